@@ -1,0 +1,5 @@
+// Every migration, in order. Listed explicitly so they load the same under tsx,
+// the test runner and a compiled build.
+import { InitialSchema1795000000000 } from './1795000000000-InitialSchema.js';
+
+export const migrations = [InitialSchema1795000000000];

@@ -1,0 +1,86 @@
+// The one place that reads process.env. Every variable is validated here so a
+// bad deployment fails at start with a message naming the variable.
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Used only outside production, so `npm start` works with no setup. */
+const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production';
+
+const durationPattern = /^(\d+)\s*(s|m|h|d)?$/;
+const durationUnits = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .refine((url) => /^mysql:\/\/.+/.test(url), 'must be mysql://user:pass@host:port/database')
+    .optional(),
+  SQLITE_PATH: z.string().min(1).default('./data/chat.sqlite'),
+  REDIS_URL: z
+    .string()
+    .refine((url) => /^rediss?:\/\/.+/.test(url), 'must be redis://host:port')
+    .optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  TOKEN_TTL: z
+    .string()
+    .regex(durationPattern, 'must be a duration such as 3600, 90m, 12h or 7d')
+    .default('7d'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+export type Config = {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  database: { kind: 'mysql'; url: string } | { kind: 'sqlite'; path: string };
+  redisUrl: string | undefined;
+  jwtSecret: string;
+  tokenTtlSeconds: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function parseDurationSeconds(text: string): number {
+  const [, amount, unit] = durationPattern.exec(text.trim())!;
+  return Number(amount) * durationUnits[(unit ?? 's') as keyof typeof durationUnits];
+}
+
+/** Reads and validates the environment; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const values = parsed.data;
+  if (values.NODE_ENV === 'production' && !values.JWT_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
+  }
+  const tokenTtlSeconds = parseDurationSeconds(values.TOKEN_TTL);
+  if (tokenTtlSeconds < 1) throw new ConfigError('Invalid configuration:\n  TOKEN_TTL: must be at least 1 second');
+
+  return {
+    nodeEnv: values.NODE_ENV,
+    port: values.PORT,
+    host: values.HOST,
+    database: values.DATABASE_URL
+      ? { kind: 'mysql', url: values.DATABASE_URL }
+      : { kind: 'sqlite', path: values.SQLITE_PATH },
+    redisUrl: values.REDIS_URL,
+    jwtSecret: values.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
+    tokenTtlSeconds,
+    logLevel: values.LOG_LEVEL,
+  };
+}
+
+/** True when the secret is the built-in development one, so start-up can warn about it. */
+export function usesDevelopmentSecret(config: Config): boolean {
+  return config.jwtSecret === DEVELOPMENT_JWT_SECRET;
+}

@@ -1,0 +1,125 @@
+import { type DataSource, type EntityManager, In } from 'typeorm';
+import { Conversation, Membership, User } from './entities/index.js';
+import { isUniqueViolation, transaction } from './transaction.js';
+
+/** The unique key of a pair's DIRECT conversation, the same whichever member asks. */
+export function directKey(userA: number, userB: number): string {
+  return userA < userB ? `${userA}:${userB}` : `${userB}:${userA}`;
+}
+
+export async function countExistingUsers(manager: EntityManager, userIds: number[]): Promise<number> {
+  return userIds.length === 0 ? 0 : manager.countBy(User, { id: In(userIds) });
+}
+
+async function insertConversation(
+  manager: EntityManager,
+  fields: Pick<Conversation, 'kind' | 'title' | 'directKey'>,
+  memberIds: number[],
+): Promise<Conversation> {
+  const now = new Date();
+  const conversation = manager.create(Conversation, { ...fields, createdAt: now, lastActivityAt: now, lastMessageId: null });
+  await manager.insert(Conversation, conversation);
+  await insertMemberships(manager, conversation.id, memberIds, now);
+  return conversation;
+}
+
+async function insertMemberships(manager: EntityManager, conversationId: number, userIds: number[], joinedAt: Date) {
+  if (userIds.length === 0) return;
+  await manager.insert(
+    Membership,
+    userIds.map((userId) => ({ conversationId, userId, joinedAt, lastReadMessageId: null })),
+  );
+}
+
+/**
+ * The pair's DIRECT conversation, created if missing. Concurrent calls for the
+ * same pair race on the unique directKey: the loser reads the winner's row.
+ */
+export async function openDirectConversation(
+  dataSource: DataSource,
+  userId: number,
+  otherUserId: number,
+): Promise<{ conversation: Conversation; created: boolean }> {
+  const key = directKey(userId, otherUserId);
+  const existing = await dataSource.manager.findOneBy(Conversation, { directKey: key });
+  if (existing) return { conversation: existing, created: false };
+  try {
+    const conversation = await transaction(dataSource, (manager) =>
+      insertConversation(manager, { kind: 'DIRECT', title: null, directKey: key }, [userId, otherUserId]),
+    );
+    return { conversation, created: true };
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    return { conversation: await dataSource.manager.findOneByOrFail(Conversation, { directKey: key }), created: false };
+  }
+}
+
+export function createGroupConversation(dataSource: DataSource, title: string, memberIds: number[]): Promise<Conversation> {
+  return transaction(dataSource, (manager) =>
+    insertConversation(manager, { kind: 'GROUP', title, directKey: null }, memberIds),
+  );
+}
+
+/** Adds the users who are not members yet; returns the ids actually added. */
+export async function addMembers(
+  manager: EntityManager,
+  conversationId: number,
+  userIds: number[],
+): Promise<number[]> {
+  const current = await manager.findBy(Membership, { conversationId });
+  const currentIds = new Set(current.map((membership) => membership.userId));
+  const added = userIds.filter((id) => !currentIds.has(id));
+  await insertMemberships(manager, conversationId, added, new Date());
+  return added;
+}
+
+export async function countMembers(manager: EntityManager, conversationId: number): Promise<number> {
+  return manager.countBy(Membership, { conversationId });
+}
+
+/** Removes the membership; false when the user was not a member. */
+export async function removeMember(dataSource: DataSource, conversationId: number, userId: number): Promise<boolean> {
+  const result = await dataSource.manager.delete(Membership, { conversationId, userId });
+  return (result.affected ?? 0) > 0;
+}
+
+export type ConversationCursor = { lastActivityAt: Date; id: number };
+
+/** The user's conversations, most recent activity first, after the keyset `after`. */
+export function listConversations(
+  dataSource: DataSource,
+  { userId, after, limit }: { userId: number; after: ConversationCursor | null; limit: number },
+): Promise<Conversation[]> {
+  const query = dataSource.manager
+    .createQueryBuilder(Conversation, 'conversation')
+    .innerJoin(Membership, 'membership', 'membership.conversationId = conversation.id AND membership.userId = :userId', {
+      userId,
+    })
+    .orderBy('conversation.lastActivityAt', 'DESC')
+    .addOrderBy('conversation.id', 'DESC')
+    .limit(limit);
+  if (after) {
+    query.andWhere(
+      '(conversation.lastActivityAt < :at OR (conversation.lastActivityAt = :at AND conversation.id < :id))',
+      { at: after.lastActivityAt, id: after.id },
+    );
+  }
+  return query.getMany();
+}
+
+/**
+ * Moves the read marker forward to `messageId`. The comparison is in the UPDATE
+ * itself, so concurrent calls can never move it backwards.
+ */
+export async function advanceReadMarker(
+  dataSource: DataSource,
+  { conversationId, userId, messageId }: { conversationId: number; userId: number; messageId: number },
+): Promise<void> {
+  await dataSource.manager
+    .createQueryBuilder()
+    .update(Membership)
+    .set({ lastReadMessageId: messageId })
+    .where('conversationId = :conversationId AND userId = :userId', { conversationId, userId })
+    .andWhere('(lastReadMessageId IS NULL OR lastReadMessageId < :messageId)', { messageId })
+    .execute();
+}

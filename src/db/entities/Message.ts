@@ -1,0 +1,32 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { bigintColumn } from './columns.js';
+
+@Entity('messages')
+export class Message {
+  /** Assigned in commit order (see db/eventLog.ts), so it also orders history. */
+  // BIGINT on MySQL (see the migration); declared integer so TypeORM hands back a number after insert.
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  id!: number;
+
+  @Column({ type: 'bigint', transformer: bigintColumn })
+  conversationId!: number;
+
+  @Column({ type: 'bigint', transformer: bigintColumn })
+  senderId!: number;
+
+  /** Null once deleted. */
+  @Column({ type: 'text', nullable: true })
+  body!: string | null;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  clientMessageId!: string | null;
+
+  @Column({ type: 'datetime', precision: 3 })
+  createdAt!: Date;
+
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  editedAt!: Date | null;
+
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  deletedAt!: Date | null;
+}

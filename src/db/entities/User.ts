@@ -1,0 +1,24 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+@Entity('users')
+export class User {
+  // BIGINT on MySQL (see the migration); declared integer so TypeORM hands back a number after insert.
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  id!: number;
+
+  /** Lower-case, unique. */
+  @Column({ type: 'varchar', length: 32 })
+  username!: string;
+
+  @Column({ type: 'varchar', length: 64 })
+  displayName!: string;
+
+  @Column({ type: 'varchar', length: 255 })
+  passwordHash!: string;
+
+  @Column({ type: 'datetime', precision: 3 })
+  createdAt!: Date;
+
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  lastSeenAt!: Date | null;
+}

@@ -1,0 +1,107 @@
+// Per-request batch loaders: every object a request touches is fetched in one
+// query per kind, however many resolvers ask, so a page of 50 messages with
+// senders and reactions costs the same few queries as a page of one.
+import DataLoader from 'dataloader';
+import { type DataSource, In } from 'typeorm';
+import { Conversation, Membership, Message, Reaction, User } from './entities/index.js';
+
+export type ReactionGroup = { emoji: string; count: number; reactedByMe: boolean };
+
+function byId<T extends { id: number }>(rows: T[], ids: readonly number[]): (T | null)[] {
+  const found = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => found.get(id) ?? null);
+}
+
+function groupBy<T, K>(rows: T[], keyOf: (row: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    const group = groups.get(key);
+    if (group) group.push(row);
+    else groups.set(key, [row]);
+  }
+  return groups;
+}
+
+export function createLoaders(dataSource: DataSource, viewerId: number | null) {
+  const manager = dataSource.manager;
+  return {
+    user: new DataLoader<number, User | null>(async (ids) => byId(await manager.findBy(User, { id: In([...ids]) }), ids)),
+
+    conversation: new DataLoader<number, Conversation | null>(async (ids) =>
+      byId(await manager.findBy(Conversation, { id: In([...ids]) }), ids),
+    ),
+
+    message: new DataLoader<number, Message | null>(async (ids) =>
+      byId(await manager.findBy(Message, { id: In([...ids]) }), ids),
+    ),
+
+    /** The viewer's membership of each conversation, or null: the authorization check. */
+    membership: new DataLoader<number, Membership | null>(async (conversationIds) => {
+      if (viewerId === null) return conversationIds.map(() => null);
+      const rows = await manager.findBy(Membership, { userId: viewerId, conversationId: In([...conversationIds]) });
+      const found = new Map(rows.map((row) => [row.conversationId, row]));
+      return conversationIds.map((id) => found.get(id) ?? null);
+    }),
+
+    memberIds: new DataLoader<number, number[]>(async (conversationIds) => {
+      const rows = await manager.find(Membership, {
+        where: { conversationId: In([...conversationIds]) },
+        order: { joinedAt: 'ASC', userId: 'ASC' },
+      });
+      const groups = groupBy(rows, (row) => row.conversationId);
+      return conversationIds.map((id) => (groups.get(id) ?? []).map((row) => row.userId));
+    }),
+
+    reactionGroups: new DataLoader<number, ReactionGroup[]>(async (messageIds) => {
+      const rows: { messageId: number | string; emoji: string; count: number | string; mine: number | string }[] =
+        await manager
+          .createQueryBuilder(Reaction, 'reaction')
+          .select('reaction.messageId', 'messageId')
+          .addSelect('reaction.emoji', 'emoji')
+          .addSelect('COUNT(*)', 'count')
+          .addSelect('SUM(CASE WHEN reaction.userId = :viewerId THEN 1 ELSE 0 END)', 'mine')
+          .addSelect('MIN(reaction.createdAt)', 'firstAt')
+          .where('reaction.messageId IN (:...messageIds)', { messageIds: [...messageIds] })
+          .setParameter('viewerId', viewerId ?? 0)
+          .groupBy('reaction.messageId')
+          .addGroupBy('reaction.emoji')
+          .orderBy('firstAt', 'ASC')
+          .addOrderBy('emoji', 'ASC')
+          .getRawMany();
+      const groups = groupBy(rows, (row) => Number(row.messageId));
+      return messageIds.map((id) =>
+        (groups.get(id) ?? []).map((row) => ({
+          emoji: row.emoji,
+          count: Number(row.count),
+          reactedByMe: Number(row.mine) > 0,
+        })),
+      );
+    }),
+
+    /** Messages from others after the viewer's read marker, deleted ones excluded. */
+    unreadCount: new DataLoader<number, number>(async (conversationIds) => {
+      if (viewerId === null) return conversationIds.map(() => 0);
+      const rows: { conversationId: number | string; unread: number | string }[] = await manager
+        .createQueryBuilder(Message, 'message')
+        .innerJoin(
+          Membership,
+          'membership',
+          'membership.conversationId = message.conversationId AND membership.userId = :viewerId',
+          { viewerId },
+        )
+        .select('message.conversationId', 'conversationId')
+        .addSelect('COUNT(*)', 'unread')
+        .where('message.conversationId IN (:...conversationIds)', { conversationIds: [...conversationIds] })
+        .andWhere('message.senderId <> :viewerId')
+        .andWhere('message.deletedAt IS NULL')
+        .andWhere('(membership.lastReadMessageId IS NULL OR message.id > membership.lastReadMessageId)')
+        .groupBy('message.conversationId')
+        .getRawMany();
+      const counts = new Map(rows.map((row) => [Number(row.conversationId), Number(row.unread)]));
+      return conversationIds.map((id) => counts.get(id) ?? 0);
+    }),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,136 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { Conversation, Message, type MessageEvent, Reaction } from './entities/index.js';
+import { claimEventPosition, insertMessageEvent } from './eventLog.js';
+import { transaction } from './transaction.js';
+
+export type MessageChange = { message: Message; event: MessageEvent };
+
+/**
+ * Stores a message and its CREATED event in one transaction. With a
+ * clientMessageId already used by this sender, returns the first message and
+ * stores nothing: the check runs while the event-log lock is held, and the
+ * unique key (senderId, clientMessageId) backs it up.
+ */
+export function storeMessage(
+  dataSource: DataSource,
+  fields: { conversationId: number; senderId: number; body: string; clientMessageId: string | null },
+): Promise<MessageChange | { message: Message; event: null }> {
+  return transaction(dataSource, async (manager) => {
+    const position = await claimEventPosition(manager);
+    if (fields.clientMessageId !== null) {
+      const existing = await manager.findOneBy(Message, {
+        senderId: fields.senderId,
+        clientMessageId: fields.clientMessageId,
+      });
+      if (existing) return { message: existing, event: null };
+    }
+    const now = new Date();
+    const message = manager.create(Message, { ...fields, createdAt: now, editedAt: null, deletedAt: null });
+    await manager.insert(Message, message);
+    await manager.update(
+      Conversation,
+      { id: fields.conversationId },
+      { lastActivityAt: now, lastMessageId: message.id },
+    );
+    const event = await insertMessageEvent(manager, {
+      position,
+      conversationId: fields.conversationId,
+      messageId: message.id,
+      kind: 'CREATED',
+    });
+    return { message, event };
+  });
+}
+
+/** Applies `change` to a message and logs an event of `kind`, atomically. */
+function changeMessage(
+  dataSource: DataSource,
+  messageId: number,
+  kind: 'EDITED' | 'DELETED' | 'REACTIONS_CHANGED',
+  change: (manager: EntityManager, message: Message) => Promise<void>,
+): Promise<MessageChange> {
+  return transaction(dataSource, async (manager) => {
+    const position = await claimEventPosition(manager);
+    const message = await manager.findOneByOrFail(Message, { id: messageId });
+    await change(manager, message);
+    const event = await insertMessageEvent(manager, { position, conversationId: message.conversationId, messageId, kind });
+    return { message, event };
+  });
+}
+
+export function editMessageBody(dataSource: DataSource, messageId: number, body: string): Promise<MessageChange> {
+  return changeMessage(dataSource, messageId, 'EDITED', async (manager, message) => {
+    message.body = body;
+    message.editedAt = new Date();
+    await manager.update(Message, { id: messageId }, { body: message.body, editedAt: message.editedAt });
+  });
+}
+
+export function softDeleteMessage(dataSource: DataSource, messageId: number): Promise<MessageChange> {
+  return changeMessage(dataSource, messageId, 'DELETED', async (manager, message) => {
+    message.body = null;
+    message.deletedAt = new Date();
+    await manager.update(Message, { id: messageId }, { body: null, deletedAt: message.deletedAt });
+    await manager.delete(Reaction, { messageId });
+  });
+}
+
+/** Adds or removes one reaction; null when that changed nothing (no event is logged then). */
+export async function setReaction(
+  dataSource: DataSource,
+  { messageId, userId, emoji, present }: { messageId: number; userId: number; emoji: string; present: boolean },
+): Promise<MessageChange | null> {
+  const alreadyThere = async () => (await dataSource.manager.countBy(Reaction, { messageId, userId, emoji })) > 0;
+  if ((await alreadyThere()) === present) return null;
+  return changeMessage(dataSource, messageId, 'REACTIONS_CHANGED', async (manager) => {
+    if (present) {
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(Reaction)
+        .values({ messageId, userId, emoji, createdAt: new Date() })
+        .orIgnore()
+        .execute();
+    } else {
+      await manager.delete(Reaction, { messageId, userId, emoji });
+    }
+  });
+}
+
+export type MessagePageRequest = {
+  conversationId: number;
+  /** Oldest first after `afterId`, or newest first before `beforeId` (then reversed by the caller). */
+  direction: 'forward' | 'backward';
+  afterId: number | null;
+  beforeId: number | null;
+  limit: number;
+};
+
+/** One keyset page of a conversation's history, in the order it was read. */
+export function readMessages(dataSource: DataSource, request: MessagePageRequest): Promise<Message[]> {
+  const query = dataSource.manager
+    .createQueryBuilder(Message, 'message')
+    .where('message.conversationId = :conversationId', { conversationId: request.conversationId })
+    .orderBy('message.id', request.direction === 'forward' ? 'ASC' : 'DESC')
+    .limit(request.limit);
+  if (request.afterId !== null) query.andWhere('message.id > :afterId', { afterId: request.afterId });
+  if (request.beforeId !== null) query.andWhere('message.id < :beforeId', { beforeId: request.beforeId });
+  return query.getMany();
+}
+
+/** Whether the conversation has a message at `id` or on the given side of it (for exact pageInfo). */
+export async function hasMessageBeyond(
+  dataSource: DataSource,
+  conversationId: number,
+  id: number,
+  side: 'atOrBefore' | 'atOrAfter',
+): Promise<boolean> {
+  const row = await dataSource.manager
+    .createQueryBuilder(Message, 'message')
+    .select('message.id')
+    .where('message.conversationId = :conversationId', { conversationId })
+    .andWhere(side === 'atOrBefore' ? 'message.id <= :id' : 'message.id >= :id', { id })
+    .limit(1)
+    .getOne();
+  return row !== null;
+}

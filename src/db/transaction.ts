@@ -1,0 +1,41 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+/** MySQL error numbers a transaction is retried on: the work is safe to run again. */
+const RETRYABLE_MYSQL_ERRORS = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
+const MAX_ATTEMPTS = 3;
+
+// TypeORM's SQLite drivers share one connection between all query runners, so
+// two transactions open at once would interleave their statements
+// (typeorm/typeorm#1884). SQLite runs one writer at a time anyway; queue them.
+const sqliteQueues = new WeakMap<DataSource, Promise<unknown>>();
+
+function isRetryable(error: unknown): boolean {
+  const errno = (error as { errno?: number; driverError?: { errno?: number } }).driverError?.errno;
+  return errno !== undefined && RETRYABLE_MYSQL_ERRORS.has(errno);
+}
+
+/** Runs `work` in one transaction: all of it commits, or none. */
+export async function transaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  if (dataSource.options.type === 'better-sqlite3') {
+    const previous = sqliteQueues.get(dataSource) ?? Promise.resolve();
+    const result = previous.then(() => dataSource.transaction(work));
+    sqliteQueues.set(
+      dataSource,
+      result.catch(() => undefined),
+    );
+    return result;
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await dataSource.transaction(work);
+    } catch (error) {
+      if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
+    }
+  }
+}
+
+/** True when `error` is a unique-key violation on either driver. */
+export function isUniqueViolation(error: unknown): boolean {
+  const driverError = (error as { driverError?: { code?: string; errno?: number } }).driverError;
+  return driverError?.errno === 1062 || driverError?.code === 'SQLITE_CONSTRAINT_UNIQUE' || driverError?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

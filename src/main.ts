@@ -1,0 +1,36 @@
+// Entry point: read the configuration, start the app, stop it on a signal.
+import 'reflect-metadata';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, usesDevelopmentSecret } from './config.js';
+import { createLogger } from './logger.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+const logger = createLogger(config);
+if (usesDevelopmentSecret(config)) {
+  logger.warn('JWT_SECRET is not set: using a development secret. Set JWT_SECRET before exposing this server.');
+}
+
+const app = await buildApp(config, logger);
+const url = await app.start();
+logger.info({ url: `${url}/graphql`, database: config.database.kind }, 'chat API listening');
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,61 @@
+// Configuration only: plugins, scalars and context. Types live in one module
+// per domain next to this file.
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
+import { GraphQLError, Kind } from 'graphql';
+import type { Context } from '../context.js';
+import { badUserInput, unauthenticated } from '../errors.js';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+  AuthScopes: { authenticated: boolean };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    ID: { Input: string; Output: string | number };
+  };
+}>({
+  plugins: [ScopeAuthPlugin, RelayPlugin, ValidationPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (context) => ({ authenticated: context.viewer !== null }),
+    // The only scope is "authenticated", so a failed check always means no valid token.
+    unauthorizedError: () => unauthenticated(),
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+  },
+  validation: {
+    validationError: (result) => {
+      const issue = result.issues[0]!;
+      const field = [...(issue.path ?? [])]
+        .map((segment) => (typeof segment === 'object' ? segment.key : segment))
+        .filter((segment) => typeof segment === 'string')
+        .at(-1);
+      return badUserInput(String(field ?? 'input'), issue.message);
+    },
+  },
+});
+
+builder.scalarType('DateTime', {
+  description: 'An instant in UTC, serialized as an ISO-8601 string such as 2026-11-28T09:15:00.000Z.',
+  serialize: (value) => value.toISOString(),
+  parseValue: (value) => parseDateTime(value),
+  parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : null),
+});
+
+function parseDateTime(value: unknown): Date {
+  const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
+  if (Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO-8601 string.');
+  return date;
+}
+
+builder.queryType({});
+builder.mutationType({});

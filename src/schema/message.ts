@@ -1,0 +1,231 @@
+import { Message } from '../db/entities/index.js';
+import { currentEventPosition } from '../db/eventLog.js';
+import {
+  editMessageBody,
+  hasMessageBeyond,
+  readMessages,
+  setReaction,
+  softDeleteMessage,
+  storeMessage,
+} from '../db/messages.js';
+import { forbidden, notFound } from '../errors.js';
+import type { Context } from '../context.js';
+import { builder } from './builder.js';
+import { ConversationRef, requireMembership } from './conversation.js';
+import { eventCursor } from './eventCursor.js';
+import { decodeId } from './ids.js';
+import { clientMessageId, emoji, messageBody } from './limits.js';
+import { decodeNumericCursor, encodeCursor, type PageArgs, parsePageArgs, toConnection } from './pagination.js';
+import { UserRef } from './user.js';
+
+/** The message if the caller is a member of its conversation; otherwise NOT_FOUND. */
+export async function requireVisibleMessage(context: Context, messageGlobalId: string): Promise<Message> {
+  const message = await findVisibleMessage(context, decodeId('Message', messageGlobalId));
+  if (!message) throw notFound('Message');
+  return message;
+}
+
+export async function findVisibleMessage(context: Context, messageId: number | null): Promise<Message | null> {
+  const message = messageId === null ? null : await context.loaders.message.load(messageId);
+  return message && (await context.loaders.membership.load(message.conversationId)) ? message : null;
+}
+
+/** Sender only; others who can see the message get FORBIDDEN. */
+async function requireOwnMessage(context: Context, messageGlobalId: string): Promise<Message> {
+  const message = await requireVisibleMessage(context, messageGlobalId);
+  if (message.senderId !== context.viewer!.id) throw forbidden('Only the sender may change this message.');
+  return message;
+}
+
+const ReactionGroupRef = builder.objectRef<{ emoji: string; count: number; reactedByMe: boolean }>('ReactionGroup').implement({
+  fields: (t) => ({
+    emoji: t.exposeString('emoji'),
+    count: t.exposeInt('count'),
+    reactedByMe: t.exposeBoolean('reactedByMe'),
+  }),
+});
+
+export const MessageRef = builder.node(builder.objectRef<Message>('Message'), {
+  id: { resolve: (message) => message.id },
+  isTypeOf: (value) => value instanceof Message,
+  fields: (t) => ({
+    conversation: t.field({
+      type: ConversationRef,
+      resolve: async (message, _args, context) =>
+        (await context.loaders.conversation.load(message.conversationId)) ?? Promise.reject(notFound('Conversation')),
+    }),
+    sender: t.field({
+      type: UserRef,
+      resolve: async (message, _args, context) =>
+        (await context.loaders.user.load(message.senderId)) ?? Promise.reject(notFound('User')),
+    }),
+    body: t.exposeString('body', { nullable: true, description: 'Null once the message is deleted.' }),
+    clientMessageId: t.exposeString('clientMessageId', {
+      nullable: true,
+      description: "The sender's own id for this send, echoed back; see sendMessage.",
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true }),
+    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true }),
+    reactions: t.field({
+      type: [ReactionGroupRef],
+      resolve: (message, _args, context) => context.loaders.reactionGroups.load(message.id),
+    }),
+  }),
+});
+
+const MessageConnection = builder.connectionObject(
+  {
+    type: MessageRef,
+    name: 'MessageConnection',
+    fields: (t) => ({
+      eventCursor: t.string({
+        description:
+          'A position in the event stream no later than this page: subscribing to\nmessageEvents(conversationId, after: eventCursor) misses nothing that happens\nafter the page was read. An event the page already reflects may still arrive once.',
+        resolve: (connection) => (connection as unknown as { eventCursor: string }).eventCursor,
+      }),
+    }),
+  },
+  { name: 'MessageEdge' },
+);
+
+const MESSAGE_CURSOR = 'message';
+const messageCursor = (message: Message) => encodeCursor(MESSAGE_CURSOR, message.id);
+
+/** One page of a conversation's history the caller is a member of. */
+async function messagePage(context: Context, conversationId: number, args: PageArgs) {
+  const request = parsePageArgs(args);
+  const afterId = request.after === null ? null : decodeNumericCursor(MESSAGE_CURSOR, request.after, 'after');
+  const beforeId = request.before === null ? null : decodeNumericCursor(MESSAGE_CURSOR, request.before, 'before');
+  // Read the event position before the page, so the page reflects at least everything up to it.
+  const position = await currentEventPosition(context.dataSource);
+  const rows = await readMessages(context.dataSource, {
+    conversationId,
+    direction: request.direction,
+    afterId,
+    beforeId,
+    limit: request.limit + 1,
+  });
+  for (const message of rows) context.loaders.message.prime(message.id, message);
+  // Exact pageInfo: whether anything lies beyond the cursor the page started from.
+  const startBound = request.direction === 'forward' ? afterId : beforeId;
+  const beyondStart =
+    startBound !== null &&
+    (await hasMessageBeyond(context.dataSource, conversationId, startBound, request.direction === 'forward' ? 'atOrBefore' : 'atOrAfter'));
+  return { ...toConnection(rows, request, messageCursor, beyondStart), eventCursor: eventCursor(position) };
+}
+
+builder.objectFields(ConversationRef, (t) => ({
+  lastMessage: t.field({
+    type: MessageRef,
+    nullable: true,
+    resolve: (conversation, _args, context) =>
+      conversation.lastMessageId === null ? null : context.loaders.message.load(conversation.lastMessageId),
+  }),
+  messages: t.field({
+    type: MessageConnection,
+    description: 'Oldest first within a page. last/before pages backwards from the newest.',
+    args: { first: t.arg.int(), after: t.arg.string(), last: t.arg.int(), before: t.arg.string() },
+    resolve: (conversation, args, context) => messagePage(context, conversation.id, args),
+  }),
+}));
+
+const SendMessageInput = builder.inputType('SendMessageInput', {
+  fields: (t) => ({
+    conversationId: t.id({ required: true }),
+    body: t.string({ required: true, validate: messageBody }),
+    clientMessageId: t.string({
+      validate: clientMessageId,
+      description:
+        'Idempotency key chosen by the client. Sending again with the same\n(sender, clientMessageId) returns the first message and stores nothing new.',
+    }),
+  }),
+});
+
+const EditMessageInput = builder.inputType('EditMessageInput', {
+  fields: (t) => ({
+    messageId: t.id({ required: true }),
+    body: t.string({ required: true, validate: messageBody }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  messages: t.field({
+    type: MessageConnection,
+    authScopes: { authenticated: true },
+    description: 'Same as Conversation.messages; NOT_FOUND for non-members.',
+    args: {
+      conversationId: t.arg.id({ required: true }),
+      first: t.arg.int(),
+      after: t.arg.string(),
+      last: t.arg.int(),
+      before: t.arg.string(),
+    },
+    resolve: async (_root, args, context) => {
+      const conversation = await requireMembership(context, String(args.conversationId));
+      return messagePage(context, conversation.id, args);
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  sendMessage: t.field({
+    type: MessageRef,
+    authScopes: { authenticated: true },
+    description: 'Stored durably before it is returned or published. Also ends the sender\'s typing state there.',
+    args: { input: t.arg({ type: SendMessageInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const conversation = await requireMembership(context, String(input.conversationId));
+      const { message } = await storeMessage(context.dataSource, {
+        conversationId: conversation.id,
+        senderId: context.viewer!.id,
+        body: input.body,
+        clientMessageId: input.clientMessageId ?? null,
+      });
+      return message;
+    },
+  }),
+  editMessage: t.field({
+    type: MessageRef,
+    authScopes: { authenticated: true },
+    description: 'Sender only.',
+    args: { input: t.arg({ type: EditMessageInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const message = await requireOwnMessage(context, String(input.messageId));
+      if (message.deletedAt) throw notFound('Message');
+      return (await editMessageBody(context.dataSource, message.id, input.body)).message;
+    },
+  }),
+  deleteMessage: t.field({
+    type: MessageRef,
+    authScopes: { authenticated: true },
+    description: 'Sender only. Soft delete: body becomes null, deletedAt is set.',
+    args: { messageId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const message = await requireOwnMessage(context, String(args.messageId));
+      if (message.deletedAt) return message;
+      context.loaders.reactionGroups.clear(message.id);
+      return (await softDeleteMessage(context.dataSource, message.id)).message;
+    },
+  }),
+  addReaction: t.field({
+    type: MessageRef,
+    authScopes: { authenticated: true },
+    args: { messageId: t.arg.id({ required: true }), emoji: t.arg.string({ required: true, validate: emoji }) },
+    resolve: (_root, args, context) => react(context, String(args.messageId), args.emoji, true),
+  }),
+  removeReaction: t.field({
+    type: MessageRef,
+    authScopes: { authenticated: true },
+    args: { messageId: t.arg.id({ required: true }), emoji: t.arg.string({ required: true, validate: emoji }) },
+    resolve: (_root, args, context) => react(context, String(args.messageId), args.emoji, false),
+  }),
+}));
+
+async function react(context: Context, messageGlobalId: string, reaction: string, present: boolean): Promise<Message> {
+  const message = await requireVisibleMessage(context, messageGlobalId);
+  if (message.deletedAt) throw notFound('Message');
+  await setReaction(context.dataSource, { messageId: message.id, userId: context.viewer!.id, emoji: reaction, present });
+  context.loaders.reactionGroups.clear(message.id);
+  return message;
+}

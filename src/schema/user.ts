@@ -1,0 +1,112 @@
+import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { User } from '../db/entities/index.js';
+import { findUserByUsername, insertUser, searchUsers } from '../db/users.js';
+import { conflict, unauthenticated } from '../errors.js';
+import { builder } from './builder.js';
+import { decodeId } from './ids.js';
+import { displayName, password, username } from './limits.js';
+import { decodeNumericCursor, encodeCursor, parsePageArgs, toConnection } from './pagination.js';
+
+export const UserRef = builder.node(builder.objectRef<User>('User'), {
+  id: { resolve: (user) => user.id },
+  isTypeOf: (value) => value instanceof User,
+  fields: (t) => ({
+    username: t.exposeString('username'),
+    displayName: t.exposeString('displayName'),
+    online: t.boolean({
+      description: 'True while the user has at least one authenticated WebSocket on any server instance.',
+      resolve: () => false,
+    }),
+    lastSeenAt: t.expose('lastSeenAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: "When the user's last connection closed; null while online or if never seen.",
+    }),
+  }),
+});
+
+const UserConnection = builder.connectionObject({ type: UserRef, name: 'UserConnection' }, { name: 'UserEdge' });
+
+const AuthPayload = builder.objectRef<{ token: string; user: User }>('AuthPayload').implement({
+  fields: (t) => ({
+    token: t.exposeString('token'),
+    user: t.field({ type: UserRef, resolve: (payload) => payload.user }),
+  }),
+});
+
+const SignUpInput = builder.inputType('SignUpInput', {
+  fields: (t) => ({
+    username: t.string({ required: true, validate: username }),
+    password: t.string({ required: true, validate: password }),
+    displayName: t.string({ description: 'Defaults to the username.', validate: displayName }),
+  }),
+});
+
+const LogInInput = builder.inputType('LogInInput', {
+  fields: (t) => ({
+    username: t.string({ required: true }),
+    password: t.string({ required: true }),
+  }),
+});
+
+const USER_CURSOR = 'user';
+
+builder.queryFields((t) => ({
+  me: t.field({
+    type: UserRef,
+    nullable: true,
+    description: 'The caller, or null without a valid token.',
+    resolve: (_root, _args, context) => (context.viewer ? context.loaders.user.load(context.viewer.id) : null),
+  }),
+  user: t.field({
+    type: UserRef,
+    nullable: true,
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => {
+      const id = decodeId('User', String(args.id));
+      return id === null ? null : context.loaders.user.load(id);
+    },
+  }),
+  users: t.field({
+    type: UserConnection,
+    authScopes: { authenticated: true },
+    description: 'Users whose username or displayName contains search (case-insensitive).',
+    args: { search: t.arg.string(), first: t.arg.int(), after: t.arg.string() },
+    resolve: async (_root, args, context) => {
+      const request = parsePageArgs({ first: args.first, after: args.after });
+      const afterId = request.after === null ? null : decodeNumericCursor(USER_CURSOR, request.after, 'after');
+      const rows = await searchUsers(context.dataSource, { search: args.search ?? null, afterId, limit: request.limit + 1 });
+      for (const user of rows) context.loaders.user.prime(user.id, user);
+      return toConnection(rows, request, (user) => encodeCursor(USER_CURSOR, user.id), afterId !== null);
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  signUp: t.field({
+    type: AuthPayload,
+    args: { input: t.arg({ type: SignUpInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const user = await insertUser(context.dataSource, {
+        username: input.username,
+        displayName: input.displayName ?? input.username,
+        passwordHash: await hashPassword(input.password),
+      });
+      if (!user) throw conflict('That username is taken.');
+      return { token: await context.tokens.issue(user.id), user };
+    },
+  }),
+  logIn: t.field({
+    type: AuthPayload,
+    args: { input: t.arg({ type: LogInInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const user = await findUserByUsername(context.dataSource, input.username.toLowerCase());
+      // Unknown user and wrong password give one answer, in the same time.
+      if (!(await verifyPassword(user?.passwordHash, input.password)) || !user) {
+        throw unauthenticated('Wrong username or password.');
+      }
+      return { token: await context.tokens.issue(user.id), user };
+    },
+  }),
+}));

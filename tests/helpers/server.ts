@@ -1,0 +1,68 @@
+// The one harness: starts the real app on a free port against a database of
+// its own (a fresh MariaDB database, or a SQLite file) and drops it afterwards.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createConnection } from 'mysql2/promise';
+import { type App, buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+
+/** MariaDB on this machine; override with TEST_MYSQL_URL (no database in the path). */
+export const TEST_MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+
+export type DatabaseKind = 'mysql' | 'sqlite';
+
+export type TestServer = {
+  url: string;
+  graphqlUrl: string;
+  app: App;
+  /** Every SQL statement run since the last resetQueries(). */
+  queries: string[];
+  resetQueries(): void;
+  stop(): Promise<void>;
+};
+
+export async function dropMysqlDatabase(name: string): Promise<void> {
+  const connection = await createConnection({ uri: TEST_MYSQL_URL });
+  try {
+    await connection.query(`DROP DATABASE IF EXISTS ${connection.escapeId(name)}`);
+  } finally {
+    await connection.end();
+  }
+}
+
+export async function startServer(
+  database: DatabaseKind,
+  env: Record<string, string> = {},
+): Promise<TestServer> {
+  const name = `chat_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const sqliteDir = database === 'sqlite' ? mkdtempSync(join(tmpdir(), 'chat-test-')) : null;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    JWT_SECRET: 'test-secret-that-is-at-least-32-characters-long',
+    ...(database === 'mysql' ? { DATABASE_URL: `${TEST_MYSQL_URL}/${name}` } : { SQLITE_PATH: join(sqliteDir!, 'chat.sqlite') }),
+    ...env,
+  });
+  const queries: string[] = [];
+  const app = await buildApp(config, createLogger(config), { onQuery: (sql) => queries.push(sql) });
+  const url = await app.start();
+  return {
+    url,
+    graphqlUrl: `${url}/graphql`,
+    app,
+    queries,
+    resetQueries: () => {
+      queries.length = 0;
+    },
+    async stop() {
+      await app.stop();
+      if (database === 'mysql') await dropMysqlDatabase(name);
+      else rmSync(sqliteDir!, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // Node resolves "graphql" to its CommonJS build (the package has no "exports"),
+    // Vite to its ESM build. Two copies break `instanceof GraphQLError` between our
+    // code and Yoga's, so make the test runner pick the copy Node picks.
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
+  test: {
+    include: ['tests/**/*.test.ts'],
+    setupFiles: ['tests/helpers/setup.ts'],
+    // Each file starts its own servers and databases; two at a time suits a 2-core machine.
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});

@@ -33,23 +33,29 @@ export async function dropMysqlDatabase(name: string): Promise<void> {
   }
 }
 
-export async function startServer(
-  database: DatabaseKind,
-  env: Record<string, string> = {},
-): Promise<TestServer> {
+export type StartOptions = {
+  /** Extra environment variables for loadConfig. */
+  env?: Record<string, string>;
+  /** Receives every log line (JSON) when given; logs are silent otherwise. */
+  logLines?: string[];
+};
+
+export async function startServer(database: DatabaseKind, options: StartOptions = {}): Promise<TestServer> {
+  const { env = {}, logLines } = options;
   const name = `chat_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const sqliteDir = database === 'sqlite' ? mkdtempSync(join(tmpdir(), 'chat-test-')) : null;
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: logLines ? 'debug' : 'silent',
     JWT_SECRET: 'test-secret-that-is-at-least-32-characters-long',
     ...(database === 'mysql' ? { DATABASE_URL: `${TEST_MYSQL_URL}/${name}` } : { SQLITE_PATH: join(sqliteDir!, 'chat.sqlite') }),
     ...env,
   });
   const queries: string[] = [];
-  const app = await buildApp(config, createLogger(config), { onQuery: (sql) => queries.push(sql) });
+  const destination = logLines ? { write: (line: string) => void logLines.push(line) } : undefined;
+  const app = await buildApp(config, createLogger(config, destination), { onQuery: (sql) => queries.push(sql) });
   const url = await app.start();
   return {
     url,

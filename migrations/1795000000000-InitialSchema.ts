@@ -152,10 +152,14 @@ export class InitialSchema1795000000000 implements MigrationInterface {
     await queryRunner.query('CREATE INDEX IDX_conversations_activity ON conversations (lastActivityAt, id)');
 
     if (isMysql) {
-      // Binary collation: emoji and idempotency keys compare exactly (the *_ci
-      // collations treat many distinct emoji as equal), and text round-trips byte-exact.
+      // Binary, no-pad collation: emoji and idempotency keys compare exactly
+      // (the *_ci collations treat many distinct emoji as equal, and PAD SPACE
+      // ones, utf8mb4_bin included, treat "k1" and "k1 " as one key), and text
+      // round-trips byte-exact. MariaDB names it utf8mb4_nopad_bin, MySQL 8 utf8mb4_0900_bin.
+      const [nopad] = await queryRunner.query("SHOW COLLATION WHERE Collation IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')");
+      const collation = (nopad as { Collation: string } | undefined)?.Collation ?? 'utf8mb4_bin';
       for (const table of ['users', 'conversations', 'memberships', 'messages', 'reactions', 'message_events']) {
-        await queryRunner.query(`ALTER TABLE ${table} CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+        await queryRunner.query(`ALTER TABLE ${table} CONVERT TO CHARACTER SET utf8mb4 COLLATE ${collation}`);
       }
     }
   }

@@ -54,8 +54,11 @@ export function decodeCursor(kind: string, cursor: string, argument: string): st
 
 /** A cursor holding a positive integer id or position. */
 export function decodeNumericCursor(kind: string, cursor: string, argument: string): number {
-  const value = Number(decodeCursor(kind, cursor, argument));
-  if (!Number.isSafeInteger(value) || value < 0) throw badUserInput(argument, `${argument} is not a valid cursor.`);
+  const text = decodeCursor(kind, cursor, argument);
+  const value = Number(text);
+  if (!/^\d{1,16}$/.test(text) || !Number.isSafeInteger(value)) {
+    throw badUserInput(argument, `${argument} is not a valid cursor.`);
+  }
   return value;
 }
 

@@ -3,19 +3,24 @@ import type { AddressInfo } from 'node:net';
 import { createYoga, maskError, useReadinessCheck } from 'graphql-yoga';
 import { bearerToken, createTokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
-import { createContext, type Services } from './context.js';
+import { createContext, createSocketContext, type Services } from './context.js';
 import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import type { Logger } from './logger.js';
+import { startRealtime } from './realtime/index.js';
 import { schema } from './schema/index.js';
+import { attachWebSocketServer, type OriginPolicy } from './websocket.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** /ready fails when the database does not answer within this time. */
 const READINESS_TIMEOUT_MS = 2_000;
+/** On shutdown, in-flight requests get this long to finish before connections are cut. */
+const DRAIN_TIMEOUT_MS = 5_000;
 
 export type App = {
   services: Services;
   /** Listens on config.port (0 picks a free port); resolves with the base URL. */
   start(): Promise<string>;
+  /** Graceful: not ready, stop accepting, finish in-flight requests, close sockets (1001), database and Redis. */
   stop(): Promise<void>;
 };
 
@@ -26,22 +31,42 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
+const LOCALHOST = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
+/** Same origin, the configured origins, and localhost outside production; clients without an Origin (not browsers) too. */
+export function originPolicy(config: Config): OriginPolicy {
+  return (origin, host) => {
+    if (origin === undefined) return true;
+    if (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`)) return true;
+    if (config.allowedOrigins.includes(origin)) return true;
+    return config.nodeEnv !== 'production' && LOCALHOST.test(origin);
+  };
+}
+
 export async function buildApp(config: Config, logger: Logger, databaseOptions: DatabaseOptions = {}): Promise<App> {
   const dataSource = await openDatabase(config, logger, databaseOptions);
+  const realtime = await startRealtime(dataSource, config.redisUrl, logger);
   const services: Services = {
     config,
     dataSource,
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
     logger,
+    realtime,
   };
+  let stopping = false;
 
-  const yoga = createYoga({
+  const yoga = createYoga<Record<string, unknown>>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'Chat API' },
     logging: logger.child({ component: 'yoga' }),
-    context: ({ request }) => createContext(services, bearerToken(request.headers.get('authorization'))),
+    context: (initial) => {
+      const socket = initial.webSocket as { viewerId: number; disconnectSlowConsumer: () => void } | undefined;
+      if (socket) return createSocketContext(services, socket.viewerId, socket.disconnectSlowConsumer);
+      const request = initial.request as Request;
+      return createContext(services, bearerToken(request.headers.get('authorization')));
+    },
     maskedErrors: {
       // Never in "development" mode: internals stay masked everywhere; the log keeps them.
       maskError(error, message) {
@@ -54,24 +79,32 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {
-          try {
-            await withTimeout(dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS);
-            return true;
-          } catch {
-            return false;
-          }
+          const database = await withTimeout(dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
+            () => true,
+            () => false,
+          );
+          const redis = realtime.bus.healthy();
+          const status = { status: database && redis && !stopping ? 'ready' : 'not ready', database, redis, stopping };
+          return new Response(JSON.stringify(status), {
+            status: status.status === 'ready' ? 200 : 503,
+            headers: { 'content-type': 'application/json' },
+          });
         },
       }),
     ],
   });
 
+  let inFlight = 0;
   const server: Server = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => inFlight--);
     if (req.url === '/' || req.url === '') {
       res.writeHead(302, { location: GRAPHQL_PATH }).end();
       return;
     }
     void yoga.handle(req, res);
   });
+  const sockets = attachWebSocketServer(server, yoga, services, { path: GRAPHQL_PATH, originAllowed: originPolicy(config) });
 
   return {
     services,
@@ -85,11 +118,16 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
         });
       }),
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await dataSource.destroy();
+      stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await sockets.close();
+      const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      server.closeAllConnections();
+      await closed;
+      await realtime.stop();
+      if (dataSource.isInitialized) await dataSource.destroy();
     },
   };
 }

@@ -29,6 +29,11 @@ const environmentSchema = z.object({
     .regex(durationPattern, 'must be a duration such as 3600, 90m, 12h or 7d')
     .default('7d'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  ALLOWED_ORIGINS: z
+    .string()
+    .transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .refine((origins) => origins.every((origin) => /^https?:\/\/[^/]+$/.test(origin)), 'must be a comma-separated list of origins such as https://chat.example.com')
+    .default([]),
 });
 
 export type Config = {
@@ -40,6 +45,8 @@ export type Config = {
   jwtSecret: string;
   tokenTtlSeconds: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Browser origins besides the server's own that may open a WebSocket (localhost too outside production). */
+  allowedOrigins: string[];
 };
 
 export class ConfigError extends Error {
@@ -77,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: values.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
     tokenTtlSeconds,
     logLevel: values.LOG_LEVEL,
+    allowedOrigins: values.ALLOWED_ORIGINS,
   };
 }
 

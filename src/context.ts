@@ -3,6 +3,7 @@ import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
 import type { Logger } from './logger.js';
+import type { Realtime } from './realtime/index.js';
 
 /** What the app builds once at start and every request shares. */
 export type Services = {
@@ -10,6 +11,7 @@ export type Services = {
   dataSource: DataSource;
   tokens: TokenService;
   logger: Logger;
+  realtime: Realtime;
 };
 
 export type Viewer = { id: number };
@@ -18,6 +20,8 @@ export type Viewer = { id: number };
 export type Context = Services & {
   viewer: Viewer | null;
   loaders: Loaders;
+  /** On a WebSocket: disconnects a subscriber that fell too far behind (it resumes from its cursor). */
+  disconnectSlowConsumer?: () => void;
 };
 
 /**
@@ -26,7 +30,20 @@ export type Context = Services & {
  */
 export async function createContext(services: Services, token: string | null): Promise<Context> {
   const claims = token ? await services.tokens.verify(token) : null;
-  const loaders = createLoaders(services.dataSource, claims?.userId ?? null);
+  const loaders = newLoaders(services, claims?.userId ?? null);
   const user = claims ? await loaders.user.load(claims.userId) : null;
   return { ...services, viewer: user ? { id: user.id } : null, loaders };
+}
+
+/** The context of one operation on an authenticated WebSocket (the token was checked at ConnectionInit). */
+export function createSocketContext(
+  services: Services,
+  viewerId: number,
+  disconnectSlowConsumer: () => void,
+): Context {
+  return { ...services, viewer: { id: viewerId }, loaders: newLoaders(services, viewerId), disconnectSlowConsumer };
+}
+
+export function newLoaders(services: Services, viewerId: number | null): Loaders {
+  return createLoaders(services.dataSource, viewerId, (userIds) => services.realtime.presence.online(userIds));
 }

@@ -7,7 +7,8 @@
 // resuming from a cursor gap-free. Message ids are assigned while the lock is
 // held too, so history order is commit order as well.
 import type { DataSource, EntityManager } from 'typeorm';
-import { EventSequence, MessageEvent, type MessageEventKind } from './entities/index.js';
+import { EventSequence, Membership, MessageEvent, type MessageEventKind } from './entities/index.js';
+import { readCommitted } from './transaction.js';
 
 const SEQUENCE_ROW_ID = 1;
 
@@ -34,8 +35,40 @@ export async function insertMessageEvent(
 }
 
 /** The latest committed position: a page read after this call reflects at least everything up to it. */
-export async function currentEventPosition(dataSource: DataSource | EntityManager): Promise<number> {
-  const manager = 'manager' in dataSource ? dataSource.manager : dataSource;
-  const row = await manager.findOneByOrFail(EventSequence, { id: SEQUENCE_ROW_ID });
+export async function currentEventPosition(dataSource: DataSource): Promise<number> {
+  const row = await readCommitted(dataSource, (manager) =>
+    manager.findOneByOrFail(EventSequence, { id: SEQUENCE_ROW_ID }),
+  );
   return row.position;
+}
+
+/**
+ * Committed events after `position`, oldest first. With `visibleTo`, only those
+ * of conversations the user is a member of now (and of one conversation if given).
+ */
+export function readEventsAfter(
+  dataSource: DataSource,
+  position: number,
+  limit: number,
+  visibleTo?: { userId: number; conversationId: number | null },
+): Promise<MessageEvent[]> {
+  return readCommitted(dataSource, (manager) => {
+    const query = manager
+      .createQueryBuilder(MessageEvent, 'event')
+      .where('event.position > :position', { position })
+      .orderBy('event.position', 'ASC')
+      .limit(limit);
+    if (visibleTo) {
+      query.innerJoin(
+        Membership,
+        'membership',
+        'membership.conversationId = event.conversationId AND membership.userId = :userId',
+        { userId: visibleTo.userId },
+      );
+      if (visibleTo.conversationId !== null) {
+        query.andWhere('event.conversationId = :conversationId', { conversationId: visibleTo.conversationId });
+      }
+    }
+    return query.getMany();
+  });
 }

@@ -23,9 +23,15 @@ function groupBy<T, K>(rows: T[], keyOf: (row: T) => K): Map<K, T[]> {
   return groups;
 }
 
-export function createLoaders(dataSource: DataSource, viewerId: number | null) {
+export function createLoaders(
+  dataSource: DataSource,
+  viewerId: number | null,
+  isOnline: (userIds: readonly number[]) => Promise<boolean[]>,
+) {
   const manager = dataSource.manager;
   return {
+    online: new DataLoader<number, boolean>(isOnline),
+
     user: new DataLoader<number, User | null>(async (ids) => byId(await manager.findBy(User, { id: In([...ids]) }), ids)),
 
     conversation: new DataLoader<number, Conversation | null>(async (ids) =>
@@ -105,3 +111,8 @@ export function createLoaders(dataSource: DataSource, viewerId: number | null) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/** Forgets everything loaded: a subscription resolves each event with fresh data. */
+export function clearLoaders(loaders: Loaders): void {
+  for (const loader of Object.values(loaders)) loader.clearAll();
+}

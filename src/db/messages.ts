@@ -1,45 +1,49 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { Conversation, Message, type MessageEvent, Reaction } from './entities/index.js';
 import { claimEventPosition, insertMessageEvent } from './eventLog.js';
-import { transaction } from './transaction.js';
+import { isUniqueViolation, readCommitted, transaction } from './transaction.js';
 
 export type MessageChange = { message: Message; event: MessageEvent };
 
 /**
  * Stores a message and its CREATED event in one transaction. With a
- * clientMessageId already used by this sender, returns the first message and
- * stores nothing: the check runs while the event-log lock is held, and the
- * unique key (senderId, clientMessageId) backs it up.
+ * clientMessageId this sender already used, returns the first message and
+ * stores nothing (event null). Concurrent retries race on the unique key
+ * (senderId, clientMessageId): the loser's transaction rolls back, releasing
+ * the event position it claimed, and it returns the winner's message.
  */
-export function storeMessage(
+export async function storeMessage(
   dataSource: DataSource,
   fields: { conversationId: number; senderId: number; body: string; clientMessageId: string | null },
 ): Promise<MessageChange | { message: Message; event: null }> {
-  return transaction(dataSource, async (manager) => {
-    const position = await claimEventPosition(manager);
-    if (fields.clientMessageId !== null) {
-      const existing = await manager.findOneBy(Message, {
-        senderId: fields.senderId,
-        clientMessageId: fields.clientMessageId,
+  const findEarlier = () =>
+    fields.clientMessageId === null
+      ? null
+      : readCommitted(dataSource, (manager) =>
+          manager.findOneBy(Message, { senderId: fields.senderId, clientMessageId: fields.clientMessageId! }),
+        );
+  const earlier = await findEarlier();
+  if (earlier) return { message: earlier, event: null };
+  try {
+    return await transaction(dataSource, async (manager) => {
+      const position = await claimEventPosition(manager);
+      const now = new Date();
+      const message = manager.create(Message, { ...fields, createdAt: now, editedAt: null, deletedAt: null });
+      await manager.insert(Message, message);
+      await manager.update(Conversation, { id: fields.conversationId }, { lastActivityAt: now, lastMessageId: message.id });
+      const event = await insertMessageEvent(manager, {
+        position,
+        conversationId: fields.conversationId,
+        messageId: message.id,
+        kind: 'CREATED',
       });
-      if (existing) return { message: existing, event: null };
-    }
-    const now = new Date();
-    const message = manager.create(Message, { ...fields, createdAt: now, editedAt: null, deletedAt: null });
-    await manager.insert(Message, message);
-    await manager.update(
-      Conversation,
-      { id: fields.conversationId },
-      { lastActivityAt: now, lastMessageId: message.id },
-    );
-    const event = await insertMessageEvent(manager, {
-      position,
-      conversationId: fields.conversationId,
-      messageId: message.id,
-      kind: 'CREATED',
+      return { message, event };
     });
-    return { message, event };
-  });
+  } catch (error) {
+    const winner = isUniqueViolation(error) ? await findEarlier() : null;
+    if (!winner) throw error;
+    return { message: winner, event: null };
+  }
 }
 
 /** Applies `change` to a message and logs an event of `kind`, atomically. */

@@ -5,26 +5,32 @@ const RETRYABLE_MYSQL_ERRORS = new Set([1213 /* deadlock */, 1205 /* lock wait t
 const MAX_ATTEMPTS = 3;
 
 // TypeORM's SQLite drivers share one connection between all query runners, so
-// two transactions open at once would interleave their statements
-// (typeorm/typeorm#1884). SQLite runs one writer at a time anyway; queue them.
+// two transactions open at once would interleave their statements, and a read
+// would see another transaction's uncommitted rows (typeorm/typeorm#1884).
+// SQLite runs one writer at a time anyway: queue such work per data source.
 const sqliteQueues = new WeakMap<DataSource, Promise<unknown>>();
 
+function isSqlite(dataSource: DataSource): boolean {
+  return dataSource.options.type === 'better-sqlite3';
+}
+
+function enqueue<T>(dataSource: DataSource, run: () => Promise<T>): Promise<T> {
+  const result = (sqliteQueues.get(dataSource) ?? Promise.resolve()).then(run);
+  sqliteQueues.set(
+    dataSource,
+    result.catch(() => undefined),
+  );
+  return result;
+}
+
 function isRetryable(error: unknown): boolean {
-  const errno = (error as { errno?: number; driverError?: { errno?: number } }).driverError?.errno;
+  const errno = (error as { driverError?: { errno?: number } }).driverError?.errno;
   return errno !== undefined && RETRYABLE_MYSQL_ERRORS.has(errno);
 }
 
 /** Runs `work` in one transaction: all of it commits, or none. */
 export async function transaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-  if (dataSource.options.type === 'better-sqlite3') {
-    const previous = sqliteQueues.get(dataSource) ?? Promise.resolve();
-    const result = previous.then(() => dataSource.transaction(work));
-    sqliteQueues.set(
-      dataSource,
-      result.catch(() => undefined),
-    );
-    return result;
-  }
+  if (isSqlite(dataSource)) return enqueue(dataSource, () => dataSource.transaction(work));
   for (let attempt = 1; ; attempt++) {
     try {
       return await dataSource.transaction(work);
@@ -34,8 +40,17 @@ export async function transaction<T>(dataSource: DataSource, work: (manager: Ent
   }
 }
 
+/** Runs a read that must see only committed rows (live delivery publishes only what is committed). */
+export function readCommitted<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  return isSqlite(dataSource) ? enqueue(dataSource, () => work(dataSource.manager)) : work(dataSource.manager);
+}
+
 /** True when `error` is a unique-key violation on either driver. */
 export function isUniqueViolation(error: unknown): boolean {
   const driverError = (error as { driverError?: { code?: string; errno?: number } }).driverError;
-  return driverError?.errno === 1062 || driverError?.code === 'SQLITE_CONSTRAINT_UNIQUE' || driverError?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    driverError?.errno === 1062 ||
+    driverError?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    driverError?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }

@@ -152,7 +152,10 @@ builder.mutationFields((t) => ({
       const other = otherId === null ? null : await context.loaders.user.load(otherId);
       if (!other) throw notFound('User');
       if (other.id === context.viewer!.id) throw badUserInput('userId', 'A direct conversation needs another user.');
-      const { conversation } = await openDirectConversation(context.dataSource, context.viewer!.id, other.id);
+      const { conversation, created } = await openDirectConversation(context.dataSource, context.viewer!.id, other.id);
+      if (created) {
+        await context.realtime.memberships.publish({ conversationId: conversation.id, joined: [context.viewer!.id, other.id], left: [] });
+      }
       return conversation;
     },
   }),
@@ -167,7 +170,9 @@ builder.mutationFields((t) => ({
       if (total < 2 || total > GROUP_MEMBERS_MAX) {
         throw badUserInput('memberIds', `A group has 2 to ${GROUP_MEMBERS_MAX} members, counting its creator.`);
       }
-      return createGroupConversation(context.dataSource, input.title, [viewerId, ...others]);
+      const conversation = await createGroupConversation(context.dataSource, input.title, [viewerId, ...others]);
+      await context.realtime.memberships.publish({ conversationId: conversation.id, joined: [viewerId, ...others], left: [] });
+      return conversation;
     },
   }),
   addMembers: t.field({
@@ -179,13 +184,16 @@ builder.mutationFields((t) => ({
       const conversation = await requireMembership(context, String(args.conversationId));
       if (conversation.kind !== 'GROUP') throw forbidden('Members can only be added to a GROUP.');
       const userIds = await requireUsers(context, args.userIds);
-      await transaction(context.dataSource, async (manager) => {
-        const added = await addMembers(manager, conversation.id, userIds);
+      const added = await transaction(context.dataSource, async (manager) => {
+        const newMembers = await addMembers(manager, conversation.id, userIds);
         if ((await countMembers(manager, conversation.id)) > GROUP_MEMBERS_MAX) {
           throw badUserInput('userIds', `A group has at most ${GROUP_MEMBERS_MAX} members.`);
         }
-        return added;
+        return newMembers;
       });
+      if (added.length > 0) {
+        await context.realtime.memberships.publish({ conversationId: conversation.id, joined: added, left: [] });
+      }
       context.loaders.memberIds.clear(conversation.id);
       return conversation;
     },
@@ -197,7 +205,9 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, context) => {
       const conversation = await requireMembership(context, String(args.conversationId));
       if (conversation.kind !== 'GROUP') throw forbidden('Only a GROUP can be left.');
-      await removeMember(context.dataSource, conversation.id, context.viewer!.id);
+      if (await removeMember(context.dataSource, conversation.id, context.viewer!.id)) {
+        await context.realtime.memberships.publish({ conversationId: conversation.id, joined: [], left: [context.viewer!.id] });
+      }
       return true;
     },
   }),

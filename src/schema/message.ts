@@ -176,12 +176,15 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
     resolve: async (_root, { input }, context) => {
       const conversation = await requireMembership(context, String(input.conversationId));
-      const { message } = await storeMessage(context.dataSource, {
+      const { message, event } = await storeMessage(context.dataSource, {
         conversationId: conversation.id,
         senderId: context.viewer!.id,
         body: input.body,
         clientMessageId: input.clientMessageId ?? null,
       });
+      // Published only after the commit above; a retry (event null) publishes nothing new.
+      if (event) await context.realtime.feed.announce(event.position);
+      await context.realtime.typing.set(conversation.id, context.viewer!.id, false);
       return message;
     },
   }),
@@ -193,7 +196,9 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => {
       const message = await requireOwnMessage(context, String(input.messageId));
       if (message.deletedAt) throw notFound('Message');
-      return (await editMessageBody(context.dataSource, message.id, input.body)).message;
+      const edited = await editMessageBody(context.dataSource, message.id, input.body);
+      await context.realtime.feed.announce(edited.event.position);
+      return edited.message;
     },
   }),
   deleteMessage: t.field({
@@ -204,8 +209,10 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, context) => {
       const message = await requireOwnMessage(context, String(args.messageId));
       if (message.deletedAt) return message;
+      const deleted = await softDeleteMessage(context.dataSource, message.id);
+      await context.realtime.feed.announce(deleted.event.position);
       context.loaders.reactionGroups.clear(message.id);
-      return (await softDeleteMessage(context.dataSource, message.id)).message;
+      return deleted.message;
     },
   }),
   addReaction: t.field({
@@ -225,7 +232,13 @@ builder.mutationFields((t) => ({
 async function react(context: Context, messageGlobalId: string, reaction: string, present: boolean): Promise<Message> {
   const message = await requireVisibleMessage(context, messageGlobalId);
   if (message.deletedAt) throw notFound('Message');
-  await setReaction(context.dataSource, { messageId: message.id, userId: context.viewer!.id, emoji: reaction, present });
+  const change = await setReaction(context.dataSource, {
+    messageId: message.id,
+    userId: context.viewer!.id,
+    emoji: reaction,
+    present,
+  });
+  if (change) await context.realtime.feed.announce(change.event.position);
   context.loaders.reactionGroups.clear(message.id);
   return message;
 }

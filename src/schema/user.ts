@@ -15,12 +15,13 @@ export const UserRef = builder.node(builder.objectRef<User>('User'), {
     displayName: t.exposeString('displayName'),
     online: t.boolean({
       description: 'True while the user has at least one authenticated WebSocket on any server instance.',
-      resolve: () => false,
+      resolve: (user, _args, context) => context.loaders.online.load(user.id),
     }),
-    lastSeenAt: t.expose('lastSeenAt', {
+    lastSeenAt: t.field({
       type: 'DateTime',
       nullable: true,
       description: "When the user's last connection closed; null while online or if never seen.",
+      resolve: async (user, _args, context) => ((await context.loaders.online.load(user.id)) ? null : user.lastSeenAt),
     }),
   }),
 });

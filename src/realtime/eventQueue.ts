@@ -1,0 +1,107 @@
+// A bounded async queue feeding one subscription. Hand-written because the
+// overflow policy matters here: a consumer that falls `limit` events behind is
+// cut off (it resumes from its cursor on reconnect) instead of growing memory.
+
+export class QueueOverflowError extends Error {
+  override name = 'QueueOverflowError';
+}
+
+export class EventQueue<T> implements AsyncIterableIterator<T> {
+  private readonly items: T[] = [];
+  private waitingConsumer: { resolve: (result: IteratorResult<T>) => void; reject: (error: Error) => void } | null = null;
+  private spaceWaiters: { below: number; resolve: () => void }[] = [];
+  private closed = false;
+  private failure: Error | null = null;
+
+  constructor(
+    private readonly limit: number,
+    private readonly onClose: () => void,
+    private readonly onOverflow: () => void = () => undefined,
+  ) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(item: T): void {
+    if (this.closed) return;
+    if (this.waitingConsumer) {
+      const consumer = this.waitingConsumer;
+      this.waitingConsumer = null;
+      consumer.resolve({ value: item, done: false });
+    } else if (this.items.length >= this.limit) {
+      this.fail(new QueueOverflowError(`subscriber fell more than ${this.limit} events behind`));
+      this.onOverflow();
+    } else {
+      this.items.push(item);
+    }
+  }
+
+  /** Ends the stream with an error after what is already queued. */
+  fail(error: Error): void {
+    if (this.closed) return;
+    this.failure = error;
+    this.close();
+  }
+
+  /** Resolves once fewer than `count` items wait (or the queue closed). */
+  async whenBelow(count: number): Promise<void> {
+    if (this.items.length < count || this.closed) return;
+    await new Promise<void>((resolve) => this.spaceWaiters.push({ below: count, resolve }));
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    const item = this.items.shift();
+    if (item !== undefined) {
+      this.releaseSpaceWaiters();
+      return Promise.resolve({ value: item, done: false });
+    }
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.waitingConsumer = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.items.length = 0;
+    this.failure = null;
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    const consumer = this.waitingConsumer;
+    this.waitingConsumer = null;
+    if (this.failure) consumer?.reject(this.failure);
+    else consumer?.resolve({ value: undefined, done: true });
+    for (const waiter of this.spaceWaiters) waiter.resolve();
+    this.spaceWaiters = [];
+  }
+
+  private releaseSpaceWaiters(): void {
+    this.spaceWaiters = this.spaceWaiters.filter((waiter) => {
+      if (this.items.length >= waiter.below) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+}
+
+/** Events a listener-based stream (typing, presence, conversation changes) may queue for one subscriber. */
+const MAX_QUEUED_NOTICES = 1_000;
+
+/** A subscriber's stream over a listener: `listen` registers `push` and returns how to stop. */
+export function streamOf<T>(listen: (push: (item: T) => void) => () => void, onOverflow?: () => void): EventQueue<T> {
+  let stop: () => void = () => undefined;
+  const queue = new EventQueue<T>(MAX_QUEUED_NOTICES, () => stop(), onOverflow);
+  stop = listen((item) => queue.push(item));
+  return queue;
+}

@@ -1,0 +1,40 @@
+// Live delivery, assembled: the pub/sub bus, the membership cache, the message
+// feed, typing and presence. One instance of each per server process.
+import type { DataSource } from 'typeorm';
+import type { Logger } from '../logger.js';
+import { Memberships } from './membership.js';
+import { MessageFeed } from './messageFeed.js';
+import { Presence } from './presence.js';
+import { type Bus, createBus } from './pubsub.js';
+import { Typing } from './typing.js';
+
+export type Realtime = {
+  bus: Bus;
+  memberships: Memberships;
+  feed: MessageFeed;
+  typing: Typing;
+  presence: Presence;
+  stop(): Promise<void>;
+};
+
+export async function startRealtime(dataSource: DataSource, redisUrl: string | undefined, logger: Logger): Promise<Realtime> {
+  const bus = createBus(redisUrl, logger);
+  const memberships = new Memberships(dataSource, bus);
+  const feed = new MessageFeed(dataSource, bus, memberships, logger);
+  const typing = new Typing(bus);
+  const presence = new Presence(dataSource, bus, logger);
+  await Promise.all([memberships.start(), feed.start(), typing.start(), presence.start()]);
+  return {
+    bus,
+    memberships,
+    feed,
+    typing,
+    presence,
+    async stop() {
+      typing.stop();
+      await presence.stop();
+      await feed.stop();
+      await bus.close();
+    },
+  };
+}

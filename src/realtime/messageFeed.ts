@@ -1,0 +1,153 @@
+// Each instance's ordered feed of message events, the path from a committed
+// event to local subscribers.
+//
+// The database log is the source of truth and pub/sub only rings the bell:
+// whenever a notification arrives, Redis reconnects, or the poll timer fires,
+// the feed reads every committed event after the last one it delivered, in
+// position order, and hands each to the local subscribers allowed to see it.
+// Because positions follow commit order (db/eventLog.ts), reading "after the
+// last delivered" never skips an event, whatever pub/sub dropped or reordered.
+import { type DataSource, In } from 'typeorm';
+import { Conversation, Message, type MessageEvent, type MessageEventKind, Reaction, User } from '../db/entities/index.js';
+import { currentEventPosition, readEventsAfter } from '../db/eventLog.js';
+import type { Logger } from '../logger.js';
+import type { Memberships } from './membership.js';
+import type { Bus } from './pubsub.js';
+
+/** How often the feed checks the log even without a notification: the bound on delivery delay when pub/sub loses one. */
+const POLL_INTERVAL_MS = 1_000;
+/** Events read and hydrated per query. */
+export const EVENT_BATCH = 500;
+
+/** An event with everything a subscriber's selection usually needs, read once per instance. */
+export type DeliveredEvent = {
+  position: number;
+  kind: MessageEventKind;
+  conversationId: number;
+  message: Message;
+  sender: User;
+  conversation: Conversation;
+  reactions: Reaction[];
+};
+
+export type FeedListener = {
+  viewerId: number;
+  /** Only this conversation, or null for all of the viewer's. */
+  conversationId: number | null;
+  push(event: DeliveredEvent): void;
+};
+
+/** Loads messages, senders, conversations and reactions for a batch of events: four queries, whatever the batch size. */
+export async function hydrateEvents(dataSource: DataSource, events: MessageEvent[]): Promise<DeliveredEvent[]> {
+  if (events.length === 0) return [];
+  const manager = dataSource.manager;
+  const messageIds = [...new Set(events.map((event) => event.messageId))];
+  const conversationIds = [...new Set(events.map((event) => event.conversationId))];
+  const [messages, conversations, reactions] = await Promise.all([
+    manager.findBy(Message, { id: In(messageIds) }),
+    manager.findBy(Conversation, { id: In(conversationIds) }),
+    manager.find(Reaction, { where: { messageId: In(messageIds) }, order: { createdAt: 'ASC' } }),
+  ]);
+  const senders = await manager.findBy(User, { id: In([...new Set(messages.map((message) => message.senderId))]) });
+  const messageById = new Map(messages.map((message) => [message.id, message]));
+  const conversationById = new Map(conversations.map((conversation) => [conversation.id, conversation]));
+  const senderById = new Map(senders.map((sender) => [sender.id, sender]));
+  return events.map((event) => {
+    const message = messageById.get(event.messageId)!;
+    return {
+      position: event.position,
+      kind: event.kind,
+      conversationId: event.conversationId,
+      message,
+      sender: senderById.get(message.senderId)!,
+      conversation: conversationById.get(event.conversationId)!,
+      reactions: reactions.filter((reaction) => reaction.messageId === message.id),
+    };
+  });
+}
+
+export class MessageFeed {
+  /** The position of the last event handed to listeners. */
+  private delivered = 0;
+  private readonly listeners = new Set<FeedListener>();
+  private draining: Promise<void> | null = null;
+  private drainAgain = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly bus: Bus,
+    private readonly memberships: Memberships,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.delivered = await currentEventPosition(this.dataSource);
+    this.unsubscribe = await this.bus.subscribe('messageEvents', ({ position }) => {
+      if (position > this.delivered) this.catchUp();
+    });
+    this.bus.onReconnect(() => this.catchUp());
+    this.pollTimer = setInterval(() => this.catchUp(), POLL_INTERVAL_MS);
+    this.pollTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.unsubscribe?.();
+    await this.draining;
+  }
+
+  /** Rings the bell after this instance committed an event. */
+  async announce(position: number): Promise<void> {
+    this.catchUp();
+    await this.bus.publish('messageEvents', { position });
+  }
+
+  listen(listener: FeedListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Delivers every committed event after the last delivered one; runs one drain at a time. */
+  catchUp(): void {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.drainAgain) {
+        this.drainAgain = false;
+        this.catchUp();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (;;) {
+        const events = await readEventsAfter(this.dataSource, this.delivered, EVENT_BATCH);
+        if (events.length === 0) return;
+        const delivered = await hydrateEvents(this.dataSource, events);
+        const members = await this.memberships.membersOf(delivered.map((event) => event.conversationId));
+        for (const event of delivered) {
+          this.delivered = event.position;
+          this.dispatch(event, members.get(event.conversationId)!);
+        }
+        if (events.length < EVENT_BATCH) return;
+      }
+    } catch (error) {
+      // The next bell or poll retries from the same position; nothing is skipped.
+      this.logger.warn({ err: (error as Error).message }, 'message feed could not read the event log');
+    }
+  }
+
+  private dispatch(event: DeliveredEvent, members: Set<number>): void {
+    for (const listener of this.listeners) {
+      if (listener.conversationId !== null && listener.conversationId !== event.conversationId) continue;
+      if (!members.has(listener.viewerId)) continue;
+      listener.push(event);
+    }
+  }
+}

@@ -1,0 +1,208 @@
+// Who is online: a user is online while at least one authenticated socket is
+// open on any instance. Each instance registers its users in shared state with
+// an expiry it keeps renewing; when an instance dies its entries expire and a
+// sweep on any surviving instance publishes those users offline.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { User } from '../db/entities/index.js';
+import type { Logger } from '../logger.js';
+import type { Bus } from './pubsub.js';
+import type { PresencePayload } from './topics.js';
+
+/** How long an instance's registration lives without renewal: the bound on detecting a dead instance. */
+export const PRESENCE_TTL_MS = 30_000;
+const RENEW_INTERVAL_MS = 10_000;
+const SWEEP_INTERVAL_MS = 5_000;
+const SWEEP_BATCH = 500;
+
+type PresenceStore = {
+  /** Registers one of the user's sockets on this instance; true when the user was offline everywhere. */
+  register(userId: number): Promise<boolean>;
+  /** Removes this instance's registration; true when no instance has the user any more. */
+  unregister(userId: number): Promise<boolean>;
+  /** Renews this instance's registrations. */
+  renew(userIds: number[]): Promise<void>;
+  /** Users whose last registration expired (their instance died); each is returned to one sweeper only. */
+  sweep(): Promise<number[]>;
+  online(userIds: readonly number[]): Promise<boolean[]>;
+};
+
+const userKey = (userId: number) => `chat:presence:user:${userId}`;
+const EXPIRIES_KEY = 'chat:presence:expiries';
+
+// KEYS[1] user zset, KEYS[2] expiries; ARGV instance, now, expiresAt, userId
+const REGISTER_SCRIPT = `
+local wasOnline = redis.call('ZCOUNT', KEYS[1], ARGV[2], '+inf') > 0
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1] .. '|' .. ARGV[4])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+if wasOnline then return 0 else return 1 end`;
+
+// KEYS[1] user zset, KEYS[2] expiries; ARGV instance, now, userId
+const UNREGISTER_SCRIPT = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1] .. '|' .. ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) == 0 then return 1 else return 0 end`;
+
+// KEYS[1] expiries; ARGV now, batch, user key prefix
+const SWEEP_SCRIPT = `
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local offline = {}
+for _, entry in ipairs(expired) do
+  redis.call('ZREM', KEYS[1], entry)
+  local separator = string.find(entry, '|', 1, true)
+  local instance = string.sub(entry, 1, separator - 1)
+  local userId = string.sub(entry, separator + 1)
+  local key = ARGV[3] .. userId
+  local score = redis.call('ZSCORE', key, instance)
+  if score and tonumber(score) <= tonumber(ARGV[1]) then redis.call('ZREM', key, instance) end
+  if redis.call('ZCOUNT', key, ARGV[1], '+inf') == 0 then table.insert(offline, userId) end
+end
+return offline`;
+
+function redisPresenceStore(redis: Redis, instanceId: string): PresenceStore {
+  return {
+    register: async (userId) => {
+      const now = Date.now();
+      const result = await redis.eval(REGISTER_SCRIPT, 2, userKey(userId), EXPIRIES_KEY, instanceId, now, now + PRESENCE_TTL_MS, userId);
+      return result === 1;
+    },
+    unregister: async (userId) =>
+      (await redis.eval(UNREGISTER_SCRIPT, 2, userKey(userId), EXPIRIES_KEY, instanceId, Date.now(), userId)) === 1,
+    async renew(userIds) {
+      if (userIds.length === 0) return;
+      const expiresAt = Date.now() + PRESENCE_TTL_MS;
+      const pipeline = redis.pipeline();
+      for (const userId of userIds) {
+        pipeline.zadd(userKey(userId), expiresAt, instanceId);
+        pipeline.pexpireat(userKey(userId), expiresAt);
+        pipeline.zadd(EXPIRIES_KEY, expiresAt, `${instanceId}|${userId}`);
+      }
+      await pipeline.exec();
+    },
+    async sweep() {
+      const offline = (await redis.eval(SWEEP_SCRIPT, 1, EXPIRIES_KEY, Date.now(), SWEEP_BATCH, 'chat:presence:user:')) as string[];
+      return offline.map(Number);
+    },
+    async online(userIds) {
+      const now = Date.now();
+      const pipeline = redis.pipeline();
+      for (const userId of userIds) pipeline.zcount(userKey(userId), now, '+inf');
+      const results = (await pipeline.exec()) ?? [];
+      return results.map(([error, count]) => !error && Number(count) > 0);
+    },
+  };
+}
+
+/** One process is the only instance: its own socket counts are the truth. */
+function inProcessPresenceStore(sockets: Map<number, number>): PresenceStore {
+  return {
+    register: async () => true,
+    unregister: async () => true,
+    renew: async () => undefined,
+    sweep: async () => [],
+    online: async (userIds) => userIds.map((userId) => (sockets.get(userId) ?? 0) > 0),
+  };
+}
+
+export class Presence {
+  /** Open authenticated sockets per user on this instance. */
+  private readonly sockets = new Map<number, number>();
+  private readonly store: PresenceStore;
+  private readonly listeners = new Set<(change: PresencePayload) => void>();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly bus: Bus,
+    private readonly logger: Logger,
+  ) {
+    this.store = bus.redis ? redisPresenceStore(bus.redis, randomUUID()) : inProcessPresenceStore(this.sockets);
+  }
+
+  async start(): Promise<void> {
+    await this.bus.subscribe('presence', (change) => {
+      for (const listener of this.listeners) listener(change);
+    });
+    const every = (ms: number, task: () => Promise<unknown>) => {
+      const timer = setInterval(() => void task().catch((error: Error) => this.logger.debug({ err: error.message }, 'presence upkeep failed')), ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(RENEW_INTERVAL_MS, () => this.store.renew([...this.sockets.keys()]));
+    every(SWEEP_INTERVAL_MS, async () => {
+      for (const userId of await this.store.sweep()) await this.wentOffline(userId);
+    });
+  }
+
+  /** Stops upkeep and unregisters this instance's users, publishing those who go offline. */
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await Promise.allSettled([...this.sockets.keys()].map((userId) => this.closeAll(userId)));
+  }
+
+  listen(listener: (change: PresencePayload) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  online(userIds: readonly number[]): Promise<boolean[]> {
+    return this.store.online(userIds).catch(() => userIds.map((userId) => (this.sockets.get(userId) ?? 0) > 0));
+  }
+
+  /** An authenticated socket of the user opened on this instance. */
+  async connected(userId: number): Promise<void> {
+    const count = (this.sockets.get(userId) ?? 0) + 1;
+    this.sockets.set(userId, count);
+    if (count > 1) return;
+    try {
+      if (await this.store.register(userId)) {
+        await this.bus.publish('presence', { userId, online: true, lastSeenAt: null });
+      }
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'presence register failed');
+    }
+  }
+
+  /** A socket of the user closed on this instance. */
+  async disconnected(userId: number): Promise<void> {
+    const count = (this.sockets.get(userId) ?? 0) - 1;
+    if (count > 0) {
+      this.sockets.set(userId, count);
+      return;
+    }
+    await this.closeAll(userId);
+  }
+
+  private async closeAll(userId: number): Promise<void> {
+    this.sockets.delete(userId);
+    try {
+      if (await this.store.unregister(userId)) await this.wentOffline(userId);
+    } catch (error) {
+      // Left registered: the entry expires and a sweep publishes the user offline.
+      this.logger.warn({ err: (error as Error).message }, 'presence unregister failed');
+    }
+  }
+
+  private async wentOffline(userId: number): Promise<void> {
+    const lastSeenAt = new Date();
+    await this.dataSource.manager.update(User, { id: userId }, { lastSeenAt });
+    await this.bus.publish('presence', { userId, online: false, lastSeenAt: lastSeenAt.toISOString() });
+  }
+}
+
+/** Users who share at least one conversation with `userId`, the only ones whose presence they may watch. */
+export async function contactsOf(dataSource: DataSource, userId: number): Promise<Set<number>> {
+  const rows: { userId: number | string }[] = await dataSource.manager
+    .createQueryBuilder()
+    .select('DISTINCT other.userId', 'userId')
+    .from('memberships', 'mine')
+    .innerJoin('memberships', 'other', 'other.conversationId = mine.conversationId')
+    .where('mine.userId = :userId', { userId })
+    .andWhere('other.userId <> :userId', { userId })
+    .getRawMany();
+  return new Set(rows.map((row) => Number(row.userId)));
+}

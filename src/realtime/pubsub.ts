@@ -1,0 +1,104 @@
+// Fan-out between instances: graphql-redis-subscriptions on Redis when
+// REDIS_URL is set, graphql-subscriptions' in-process PubSub otherwise, behind
+// one typed interface. Pub/sub is only a doorbell here: what must not be lost
+// is read back from the database (see messageFeed.ts).
+import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { channelOf, type Topic, type Topics } from './topics.js';
+
+/** How long a command waits for a Redis that is down before failing, so requests never hang on it. */
+const REDIS_COMMAND_TIMEOUT_MS = 1_000;
+const REDIS_MAX_RECONNECT_DELAY_MS = 2_000;
+
+export type Bus = {
+  publish<T extends Topic>(topic: T, payload: Topics[T]): Promise<void>;
+  subscribe<T extends Topic>(topic: T, handler: (payload: Topics[T]) => void): Promise<() => void>;
+  /** Called each time the subscriber connection comes back after a loss: messages published meanwhile were dropped. */
+  onReconnect(listener: () => void): void;
+  /** False while Redis is configured but unreachable. */
+  healthy(): boolean;
+  /** A Redis client for shared state (presence, typing), or null on the in-process bus. */
+  redis: Redis | null;
+  close(): Promise<void>;
+};
+
+export function createBus(redisUrl: string | undefined, logger: Logger): Bus {
+  return redisUrl ? createRedisBus(redisUrl, logger) : createInProcessBus();
+}
+
+function typed(engine: PubSubEngine) {
+  return {
+    publish: <T extends Topic>(topic: T, payload: Topics[T]) => engine.publish(channelOf(topic), payload),
+    async subscribe<T extends Topic>(topic: T, handler: (payload: Topics[T]) => void) {
+      const id = await engine.subscribe(channelOf(topic), handler, {});
+      return () => engine.unsubscribe(id);
+    },
+  };
+}
+
+function createInProcessBus(): Bus {
+  return {
+    ...typed(new PubSub()),
+    onReconnect: () => undefined,
+    healthy: () => true,
+    redis: null,
+    close: async () => undefined,
+  };
+}
+
+function createRedisBus(url: string, logger: Logger): Bus {
+  const options = {
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, REDIS_MAX_RECONNECT_DELAY_MS),
+    // Commands fail at once while disconnected instead of queueing: a send must
+    // succeed during an outage, and the database log covers what pub/sub misses.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    lazyConnect: false,
+  };
+  const publisher = new Redis(url, options);
+  // The subscriber must queue its SUBSCRIBE until connected and re-subscribe after a reconnect.
+  const subscriber = new Redis(url, { retryStrategy: options.retryStrategy, maxRetriesPerRequest: null });
+  const commands = new Redis(url, options);
+  const engine = new RedisPubSub({ publisher, subscriber });
+  const reconnectListeners: (() => void)[] = [];
+  let subscriberReady = false;
+  let everReady = false;
+
+  for (const client of [publisher, subscriber, commands]) {
+    client.on('error', (error: Error) => logger.debug({ err: error.message }, 'redis connection error'));
+  }
+  subscriber.on('ready', () => {
+    subscriberReady = true;
+    if (everReady) {
+      logger.info('redis subscriber reconnected: catching up from the database');
+      for (const listener of reconnectListeners) listener();
+    }
+    everReady = true;
+  });
+  subscriber.on('close', () => {
+    if (subscriberReady) logger.warn('redis subscriber disconnected');
+    subscriberReady = false;
+  });
+
+  const bus = typed(engine);
+  return {
+    ...bus,
+    publish: async (topic, payload) => {
+      try {
+        await bus.publish(topic, payload);
+      } catch (error) {
+        // Missed publishes are recovered from the database by every instance's feed.
+        logger.warn({ err: (error as Error).message, topic }, 'redis publish failed');
+      }
+    },
+    onReconnect: (listener) => void reconnectListeners.push(listener),
+    healthy: () => subscriberReady && publisher.status === 'ready',
+    redis: commands,
+    async close() {
+      await Promise.allSettled([publisher.quit(), subscriber.quit(), commands.quit()]);
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// Every topic the instances exchange, with its payload: the one typed map.
+
+/** A committed message event: a doorbell; the event itself is read from the log. */
+export type MessageEventsPayload = { position: number };
+
+/** Memberships of a conversation changed, or its title did. */
+export type MembershipPayload = {
+  conversationId: number;
+  joined: number[];
+  left: number[];
+};
+
+export type TypingPayload = { conversationId: number; userId: number; typing: boolean };
+
+export type PresencePayload = { userId: number; online: boolean; lastSeenAt: string | null };
+
+export type Topics = {
+  messageEvents: MessageEventsPayload;
+  membership: MembershipPayload;
+  typing: TypingPayload;
+  presence: PresencePayload;
+};
+
+export type Topic = keyof Topics;
+
+const CHANNEL_PREFIX = 'chat:';
+
+/** The pub/sub channel of a topic. */
+export function channelOf(topic: Topic): string {
+  return `${CHANNEL_PREFIX}${topic}`;
+}

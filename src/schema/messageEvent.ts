@@ -1,0 +1,69 @@
+import { clearLoaders } from '../db/loaders.js';
+import { MESSAGE_EVENT_KINDS } from '../db/entities/index.js';
+import type { DeliveredEvent } from '../realtime/messageFeed.js';
+import { openMessageStream } from '../realtime/messageStream.js';
+import type { Context } from '../context.js';
+import { builder } from './builder.js';
+import { requireMembership } from './conversation.js';
+import { eventCursor, parseEventCursor } from './eventCursor.js';
+import { MessageRef } from './message.js';
+
+const MessageEventKindEnum = builder.enumType('MessageEventKind', { values: MESSAGE_EVENT_KINDS });
+
+const MessageEventRef = builder.objectRef<DeliveredEvent>('MessageEvent').implement({
+  fields: (t) => ({
+    kind: t.field({ type: MessageEventKindEnum, resolve: (event) => event.kind }),
+    cursor: t.string({
+      description:
+        'Position of this event. Pass it as `after` to resume: every later event the\ncaller may see is replayed in order, then live events follow, with no gap and\nno duplicate.',
+      resolve: (event) => eventCursor(event.position),
+    }),
+    message: t.field({ type: MessageRef, resolve: (event) => event.message }),
+  }),
+});
+
+/**
+ * Resolves an event from what the feed already loaded: the subscriber's
+ * loaders start fresh and are primed, so the usual selection (message, sender,
+ * reactions, conversation) costs no query per subscriber.
+ */
+function primeLoaders(context: Context, event: DeliveredEvent): void {
+  const { loaders } = context;
+  clearLoaders(loaders);
+  loaders.message.prime(event.message.id, event.message);
+  loaders.user.prime(event.sender.id, event.sender);
+  loaders.conversation.prime(event.conversation.id, event.conversation);
+  const groups = new Map<string, { emoji: string; count: number; reactedByMe: boolean }>();
+  for (const reaction of event.reactions) {
+    const group = groups.get(reaction.emoji) ?? { emoji: reaction.emoji, count: 0, reactedByMe: false };
+    group.count++;
+    group.reactedByMe ||= reaction.userId === context.viewer!.id;
+    groups.set(reaction.emoji, group);
+  }
+  loaders.reactionGroups.prime(event.message.id, [...groups.values()]);
+}
+
+builder.subscriptionField('messageEvents', (t) =>
+  t.field({
+    type: MessageEventRef,
+    authScopes: { authenticated: true },
+    description:
+      'Events of one conversation, or, with conversationId omitted, of every\nconversation the caller belongs to, including ones joined after subscribing.\nWith `after`, first replays what the caller missed since that cursor.',
+    args: { conversationId: t.arg.id(), after: t.arg.string() },
+    subscribe: async (_root, args, context) => {
+      const conversationId =
+        args.conversationId == null ? null : (await requireMembership(context, String(args.conversationId))).id;
+      const after = args.after == null ? null : parseEventCursor(args.after);
+      return openMessageStream(context.dataSource, context.realtime.feed, {
+        viewerId: context.viewer!.id,
+        conversationId,
+        after,
+        onOverflow: context.disconnectSlowConsumer,
+      });
+    },
+    resolve: (event, _args, context) => {
+      primeLoaders(context, event);
+      return event;
+    },
+  }),
+);

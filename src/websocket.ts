@@ -1,0 +1,174 @@
+// GraphQL over WebSocket (graphql-ws) on the HTTP server's port and path,
+// every operation routed through Yoga's envelop (parse, validate, context,
+// execute, subscribe) so the plugins and limits that guard HTTP guard sockets too.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { ExecutionArgs } from 'graphql';
+import { GraphQLError } from 'graphql';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { bearerToken } from './auth/tokens.js';
+import type { Services } from './context.js';
+import { User } from './db/entities/index.js';
+
+/** ConnectionInit must arrive this soon after the socket opens (else 4408). */
+export const CONNECTION_INIT_TIMEOUT_MS = 3_000;
+/** Server pings this often; a peer that misses one round is dropped. */
+export const KEEP_ALIVE_INTERVAL_MS = 12_000;
+/** Largest incoming frame (the socket is closed with 1009 past it). */
+export const MAX_FRAME_BYTES = 64 * 1024;
+/** Active subscriptions one socket may hold. */
+export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
+/** Bytes waiting to be sent to a peer before it counts as a slow consumer and is disconnected. */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** Close code for a slow consumer: try again later (it resumes from its cursor). */
+export const CLOSE_SLOW_CONSUMER = 1013;
+/** Close code on shutdown: going away. */
+export const CLOSE_GOING_AWAY = 1001;
+/** How long a closing handshake may take before the socket is dropped. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** What the server keeps per socket, in graphql-ws's `extra`. */
+type SocketState = {
+  viewerId?: number;
+  subscriptions: Set<string>;
+  expiryTimer?: NodeJS.Timeout;
+};
+
+type Extra = { socket: WebSocket; request: IncomingMessage; state?: SocketState };
+
+/** The token of a ConnectionInit payload: {"authorization": "Bearer <token>"} or {"token": "<token>"}. */
+function tokenOf(payload: Record<string, unknown> | undefined): string | null {
+  if (!payload) return null;
+  if (typeof payload.authorization === 'string') return bearerToken(payload.authorization);
+  return typeof payload.token === 'string' ? payload.token : null;
+}
+
+function closeSocket(socket: WebSocket, code: number, reason: string): void {
+  if (socket.readyState === socket.CLOSED) return;
+  socket.close(code, reason);
+  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+}
+
+export type OriginPolicy = (origin: string | undefined, host: string | undefined) => boolean;
+
+export type SocketServer = {
+  /** Closes every socket with 1001 and stops accepting new ones. */
+  close(): Promise<void>;
+};
+
+export function attachWebSocketServer(
+  server: Server,
+  yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
+  services: Services,
+  { path, originAllowed }: { path: string; originAllowed: OriginPolicy },
+): SocketServer {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  let accepting = true;
+
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (!accepting || pathname !== path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    // Refused before the upgrade: a page on another site must not use a visitor's token.
+    if (!originAllowed(request.headers.origin, request.headers.host)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (webSocket) => wss.emit('connection', webSocket, request));
+  });
+
+  const { realtime, tokens, logger } = services;
+
+  const disposable = useServer<Record<string, unknown>, { state: SocketState }>(
+    {
+      connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
+      async onConnect(ctx) {
+        const extra = ctx.extra as Extra;
+        const claims = await tokens.verify(tokenOf(ctx.connectionParams) ?? '');
+        const user = claims ? await services.dataSource.manager.findOneBy(User, { id: claims.userId }) : null;
+        if (!claims || !user) return false; // graphql-ws closes with 4403 Forbidden
+        const state: SocketState = { viewerId: user.id, subscriptions: new Set() };
+        extra.state = state;
+        // The socket lives no longer than its token: the client reconnects with a fresh one.
+        const msLeft = claims.expiresAt.getTime() - Date.now();
+        state.expiryTimer = setTimeout(() => closeSocket(extra.socket, CloseCode.Forbidden, 'Token expired'), msLeft);
+        state.expiryTimer.unref();
+        await realtime.presence.connected(user.id);
+        return true;
+      },
+      async onClose(ctx) {
+        const state = (ctx.extra as Extra).state;
+        if (!state?.viewerId) return;
+        clearTimeout(state.expiryTimer);
+        await realtime.presence.disconnected(state.viewerId);
+      },
+      async onSubscribe(ctx, id, payload) {
+        const extra = ctx.extra as Extra;
+        const state = extra.state!;
+        if (state.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
+          return [
+            new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection.`, {
+              extensions: { code: 'RATE_LIMITED', retryAfterMs: 1_000 },
+            }),
+          ];
+        }
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: extra.request,
+          socket: extra.socket,
+          params: payload,
+          webSocket: {
+            viewerId: state.viewerId,
+            disconnectSlowConsumer: () => closeSocket(extra.socket, CLOSE_SLOW_CONSUMER, 'Slow consumer'),
+          },
+        });
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('Syntax error.')];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        state.subscriptions.add(id);
+        const args: ExecutionArgs & { rootValue: unknown } = {
+          schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        return args;
+      },
+      onNext(ctx) {
+        const socket = (ctx.extra as Extra).socket;
+        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+          closeSocket(socket, CLOSE_SLOW_CONSUMER, 'Slow consumer');
+        }
+      },
+      onComplete(ctx, id) {
+        (ctx.extra as Extra).state?.subscriptions.delete(id);
+      },
+      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+    },
+    wss,
+    KEEP_ALIVE_INTERVAL_MS,
+  );
+
+  return {
+    async close() {
+      accepting = false;
+      for (const client of wss.clients) closeSocket(client, CLOSE_GOING_AWAY, 'Server shutting down');
+      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      logger.debug('websocket server closed');
+    },
+  };
+}

@@ -37,6 +37,8 @@ export class InitialSchema1795000000000 implements MigrationInterface {
           id(),
           { name: 'username', type: 'varchar', length: '32' },
           { name: 'displayName', type: 'varchar', length: '64' },
+          // displayName lower-cased by the application: SQLite's LOWER() folds ASCII only.
+          { name: 'displayNameLower', type: 'varchar', length: '256' },
           { name: 'passwordHash', type: 'varchar', length: '255' },
           timestamp('createdAt'),
           timestamp('lastSeenAt', true),
@@ -54,7 +56,7 @@ export class InitialSchema1795000000000 implements MigrationInterface {
           { name: 'title', type: 'varchar', length: '100', isNullable: true },
           { name: 'directKey', type: 'varchar', length: '41', isNullable: true },
           timestamp('createdAt'),
-          timestamp('lastActivityAt'),
+          { name: 'activityPosition', type: idType },
           reference('lastMessageId', false, true),
         ],
         indices: [
@@ -149,14 +151,16 @@ export class InitialSchema1795000000000 implements MigrationInterface {
     await queryRunner.query('INSERT INTO event_sequence (id, position) VALUES (1, 0)');
 
     // Conversation list: the caller's memberships joined to conversations by recency.
-    await queryRunner.query('CREATE INDEX IDX_conversations_activity ON conversations (lastActivityAt, id)');
+    await queryRunner.query('CREATE INDEX IDX_conversations_activity ON conversations (activityPosition)');
 
     if (isMysql) {
       // Binary, no-pad collation: emoji and idempotency keys compare exactly
       // (the *_ci collations treat many distinct emoji as equal, and PAD SPACE
       // ones, utf8mb4_bin included, treat "k1" and "k1 " as one key), and text
       // round-trips byte-exact. MariaDB names it utf8mb4_nopad_bin, MySQL 8 utf8mb4_0900_bin.
-      const [nopad] = await queryRunner.query("SHOW COLLATION WHERE Collation IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')");
+      const [nopad] = await queryRunner.query(
+        "SHOW COLLATION WHERE Collation IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')",
+      );
       const collation = (nopad as { Collation: string } | undefined)?.Collation ?? 'utf8mb4_bin';
       for (const table of ['users', 'conversations', 'memberships', 'messages', 'reactions', 'message_events']) {
         await queryRunner.query(`ALTER TABLE ${table} CONVERT TO CHARACTER SET utf8mb4 COLLATE ${collation}`);
@@ -165,7 +169,15 @@ export class InitialSchema1795000000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const table of ['event_sequence', 'message_events', 'reactions', 'messages', 'memberships', 'conversations', 'users']) {
+    for (const table of [
+      'event_sequence',
+      'message_events',
+      'reactions',
+      'messages',
+      'memberships',
+      'conversations',
+      'users',
+    ]) {
       await queryRunner.dropTable(table);
     }
   }

@@ -104,7 +104,10 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     }
     void yoga.handle(req, res);
   });
-  const sockets = attachWebSocketServer(server, yoga, services, { path: GRAPHQL_PATH, originAllowed: originPolicy(config) });
+  const sockets = attachWebSocketServer(server, yoga, services, {
+    path: GRAPHQL_PATH,
+    originAllowed: originPolicy(config),
+  });
 
   return {
     services,

@@ -24,15 +24,20 @@ const environmentSchema = z.object({
     .refine((url) => /^rediss?:\/\/.+/.test(url), 'must be redis://host:port')
     .optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  TOKEN_TTL: z
-    .string()
-    .regex(durationPattern, 'must be a duration such as 3600, 90m, 12h or 7d')
-    .default('7d'),
+  TOKEN_TTL: z.string().regex(durationPattern, 'must be a duration such as 3600, 90m, 12h or 7d').default('7d'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   ALLOWED_ORIGINS: z
     .string()
-    .transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean))
-    .refine((origins) => origins.every((origin) => /^https?:\/\/[^/]+$/.test(origin)), 'must be a comma-separated list of origins such as https://chat.example.com')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (origins) => origins.every((origin) => /^https?:\/\/[^/]+$/.test(origin)),
+      'must be a comma-separated list of origins such as https://chat.example.com',
+    )
     .default([]),
 });
 

@@ -36,11 +36,7 @@ export async function createContext(services: Services, token: string | null): P
 }
 
 /** The context of one operation on an authenticated WebSocket (the token was checked at ConnectionInit). */
-export function createSocketContext(
-  services: Services,
-  viewerId: number,
-  disconnectSlowConsumer: () => void,
-): Context {
+export function createSocketContext(services: Services, viewerId: number, disconnectSlowConsumer: () => void): Context {
   return { ...services, viewer: { id: viewerId }, loaders: newLoaders(services, viewerId), disconnectSlowConsumer };
 }
 

@@ -27,18 +27,26 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('auth on %s', (database) => {
   it('refuses a username taken in any letter case with CONFLICT', async () => {
     const name = uniqueName('taken');
     await signUp(server.graphqlUrl, name);
-    const again = await gql(server.graphqlUrl, SIGN_UP, { input: { username: name.toUpperCase(), password: 'password123' } });
+    const again = await gql(server.graphqlUrl, SIGN_UP, {
+      input: { username: name.toUpperCase(), password: 'password123' },
+    });
     expect(errorCode(again)).toBe('CONFLICT');
     expect(again.data).toBeNull();
   });
 
   it('logs in case-insensitively and answers wrong password and unknown user alike', async () => {
     const user = await signUp(server.graphqlUrl, uniqueName('login'), 'the right password');
-    const ok = await gql(server.graphqlUrl, LOG_IN, { input: { username: user.username.toUpperCase(), password: 'the right password' } });
+    const ok = await gql(server.graphqlUrl, LOG_IN, {
+      input: { username: user.username.toUpperCase(), password: 'the right password' },
+    });
     expect(ok.data.logIn.user.id).toBe(user.id);
 
-    const wrongPassword = await gql(server.graphqlUrl, LOG_IN, { input: { username: user.username, password: 'a wrong password' } });
-    const unknownUser = await gql(server.graphqlUrl, LOG_IN, { input: { username: uniqueName('ghost'), password: 'the right password' } });
+    const wrongPassword = await gql(server.graphqlUrl, LOG_IN, {
+      input: { username: user.username, password: 'a wrong password' },
+    });
+    const unknownUser = await gql(server.graphqlUrl, LOG_IN, {
+      input: { username: uniqueName('ghost'), password: 'the right password' },
+    });
     expect(errorCode(wrongPassword)).toBe('UNAUTHENTICATED');
     expect(errorCode(unknownUser)).toBe('UNAUTHENTICATED');
     expect(wrongPassword.errors![0]!.message).toBe(unknownUser.errors![0]!.message);
@@ -72,7 +80,9 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('auth on %s', (database) => {
       .sign(new TextEncoder().encode('test-secret-that-is-at-least-32-characters-long'));
     for (const token of [none, tampered, wrongSecret, expired]) {
       expect((await gql(server.graphqlUrl, ME, {}, token)).data.me).toBeNull();
-      expect(errorCode(await gql(server.graphqlUrl, '{ conversations { edges { cursor } } }', {}, token))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await gql(server.graphqlUrl, '{ conversations { edges { cursor } } }', {}, token))).toBe(
+        'UNAUTHENTICATED',
+      );
     }
     expect((await gql(server.graphqlUrl, ME, {}, user.token)).data.me.id).toBe(user.id);
   });

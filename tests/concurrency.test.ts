@@ -95,6 +95,7 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database)
     const rows = Array.from({ length: count }, (_, index) => ({
       username: `${prefix}_${index}`,
       displayName: `${prefix}_${index}`,
+      displayNameLower: `${prefix}_${index}`.toLowerCase(),
       passwordHash: 'not-a-real-hash',
       createdAt: new Date(),
       lastSeenAt: null,

@@ -122,6 +122,7 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
     const rows = Array.from({ length: count }, (_, index) => ({
       username: `${prefix}_${index}`,
       displayName: `${prefix}_${index}`,
+      displayNameLower: `${prefix}_${index}`.toLowerCase(),
       passwordHash: 'not-a-real-hash',
       createdAt: now,
       lastSeenAt: null,

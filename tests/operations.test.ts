@@ -65,7 +65,10 @@ describe('operations', () => {
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     const response = await gql(server.graphqlUrl, '{ conversations { edges { cursor } } }', {}, user.token);
     expect(response.errors).toHaveLength(1);
-    expect(response.errors![0]).toMatchObject({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(response.errors![0]).toMatchObject({
+      message: 'Unexpected error.',
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
     expect(JSON.stringify(response)).not.toMatch(/SELECT|sqlite|TypeORM|\.ts:|at /i);
   });
 
@@ -74,11 +77,9 @@ describe('operations', () => {
     server = await startServer('sqlite', { logLines });
     const password = 'a very secret password';
     const user = await signUp(server.graphqlUrl, uniqueName('logged'), password);
-    await gql(
-      server.graphqlUrl,
-      'mutation ($input: LogInInput!) { logIn(input: $input) { token } }',
-      { input: { username: user.username, password } },
-    );
+    await gql(server.graphqlUrl, 'mutation ($input: LogInInput!) { logIn(input: $input) { token } }', {
+      input: { username: user.username, password },
+    });
     await gql(server.graphqlUrl, '{ me { id } }', {}, user.token);
     await gql(server.graphqlUrl, '{ conversations { edges { cursor } } }', {}, user.token);
     await server.app.services.dataSource.destroy();

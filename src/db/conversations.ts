@@ -1,5 +1,6 @@
 import { type DataSource, type EntityManager, In } from 'typeorm';
 import { Conversation, Membership, User } from './entities/index.js';
+import { claimEventPosition } from './eventLog.js';
 import { isUniqueViolation, transaction } from './transaction.js';
 
 /** The unique key of a pair's DIRECT conversation, the same whichever member asks. */
@@ -17,7 +18,13 @@ async function insertConversation(
   memberIds: number[],
 ): Promise<Conversation> {
   const now = new Date();
-  const conversation = manager.create(Conversation, { ...fields, createdAt: now, lastActivityAt: now, lastMessageId: null });
+  const activityPosition = await claimEventPosition(manager);
+  const conversation = manager.create(Conversation, {
+    ...fields,
+    createdAt: now,
+    activityPosition,
+    lastMessageId: null,
+  });
   await manager.insert(Conversation, conversation);
   await insertMemberships(manager, conversation.id, memberIds, now);
   return conversation;
@@ -54,27 +61,36 @@ export async function openDirectConversation(
   }
 }
 
-export function createGroupConversation(dataSource: DataSource, title: string, memberIds: number[]): Promise<Conversation> {
+export function createGroupConversation(
+  dataSource: DataSource,
+  title: string,
+  memberIds: number[],
+): Promise<Conversation> {
   return transaction(dataSource, (manager) =>
     insertConversation(manager, { kind: 'GROUP', title, directKey: null }, memberIds),
   );
 }
 
-/** Adds the users who are not members yet; returns the ids actually added. */
-export async function addMembers(
-  manager: EntityManager,
-  conversationId: number,
-  userIds: number[],
-): Promise<number[]> {
-  const current = await manager.findBy(Membership, { conversationId });
-  const currentIds = new Set(current.map((membership) => membership.userId));
-  const added = userIds.filter((id) => !currentIds.has(id));
-  await insertMemberships(manager, conversationId, added, new Date());
-  return added;
-}
-
-export async function countMembers(manager: EntityManager, conversationId: number): Promise<number> {
-  return manager.countBy(Membership, { conversationId });
+/**
+ * Adds the users who are not members yet, unless the group would exceed
+ * `maxMembers`; returns the ids added, or null when over the cap. Concurrent
+ * calls serialize on the conversation's row, so the cap and the "not yet a
+ * member" check both hold.
+ */
+export function addMembers(
+  dataSource: DataSource,
+  { conversationId, userIds, maxMembers }: { conversationId: number; userIds: number[]; maxMembers: number },
+): Promise<number[] | null> {
+  return transaction(dataSource, async (manager) => {
+    // An UPDATE that changes nothing still locks the row until commit (MySQL); SQLite transactions are serial anyway.
+    await manager.query('UPDATE conversations SET id = id WHERE id = ?', [conversationId]);
+    const current = await manager.findBy(Membership, { conversationId });
+    const currentIds = new Set(current.map((membership) => membership.userId));
+    const added = userIds.filter((id) => !currentIds.has(id));
+    if (current.length + added.length > maxMembers) return null;
+    await insertMemberships(manager, conversationId, added, new Date());
+    return added;
+  });
 }
 
 /** Removes the membership; false when the user was not a member. */
@@ -83,27 +99,24 @@ export async function removeMember(dataSource: DataSource, conversationId: numbe
   return (result.affected ?? 0) > 0;
 }
 
-export type ConversationCursor = { lastActivityAt: Date; id: number };
-
-/** The user's conversations, most recent activity first, after the keyset `after`. */
+/** The user's conversations, most recent activity first, after the keyset `afterPosition`. */
 export function listConversations(
   dataSource: DataSource,
-  { userId, after, limit }: { userId: number; after: ConversationCursor | null; limit: number },
+  { userId, afterPosition, limit }: { userId: number; afterPosition: number | null; limit: number },
 ): Promise<Conversation[]> {
   const query = dataSource.manager
     .createQueryBuilder(Conversation, 'conversation')
-    .innerJoin(Membership, 'membership', 'membership.conversationId = conversation.id AND membership.userId = :userId', {
-      userId,
-    })
-    .orderBy('conversation.lastActivityAt', 'DESC')
-    .addOrderBy('conversation.id', 'DESC')
+    .innerJoin(
+      Membership,
+      'membership',
+      'membership.conversationId = conversation.id AND membership.userId = :userId',
+      {
+        userId,
+      },
+    )
+    .orderBy('conversation.activityPosition', 'DESC')
     .limit(limit);
-  if (after) {
-    query.andWhere(
-      '(conversation.lastActivityAt < :at OR (conversation.lastActivityAt = :at AND conversation.id < :id))',
-      { at: after.lastActivityAt, id: after.id },
-    );
-  }
+  if (afterPosition !== null) query.andWhere('conversation.activityPosition < :afterPosition', { afterPosition });
   return query.getMany();
 }
 

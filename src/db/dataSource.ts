@@ -63,7 +63,9 @@ export function createDataSource(config: Config, logger: Logger, options: Databa
     migrations,
     migrationsRun: false,
     synchronize: false,
-    logging: options.onQuery ? ['query' as const, 'error' as const, 'warn' as const, 'migration' as const] : ['error' as const, 'warn' as const, 'migration' as const],
+    logging: options.onQuery
+      ? ['query' as const, 'error' as const, 'warn' as const, 'migration' as const]
+      : ['error' as const, 'warn' as const, 'migration' as const],
     logger: new QueryLogger(logger, options.onQuery),
     maxQueryExecutionTime: 1_000,
   };

@@ -32,7 +32,9 @@ export function createLoaders(
   return {
     online: new DataLoader<number, boolean>(isOnline),
 
-    user: new DataLoader<number, User | null>(async (ids) => byId(await manager.findBy(User, { id: In([...ids]) }), ids)),
+    user: new DataLoader<number, User | null>(async (ids) =>
+      byId(await manager.findBy(User, { id: In([...ids]) }), ids),
+    ),
 
     conversation: new DataLoader<number, Conversation | null>(async (ids) =>
       byId(await manager.findBy(Conversation, { id: In([...ids]) }), ids),

@@ -27,10 +27,13 @@ export async function storeMessage(
   try {
     return await transaction(dataSource, async (manager) => {
       const position = await claimEventPosition(manager);
-      const now = new Date();
-      const message = manager.create(Message, { ...fields, createdAt: now, editedAt: null, deletedAt: null });
+      const message = manager.create(Message, { ...fields, createdAt: new Date(), editedAt: null, deletedAt: null });
       await manager.insert(Message, message);
-      await manager.update(Conversation, { id: fields.conversationId }, { lastActivityAt: now, lastMessageId: message.id });
+      await manager.update(
+        Conversation,
+        { id: fields.conversationId },
+        { activityPosition: position, lastMessageId: message.id },
+      );
       const event = await insertMessageEvent(manager, {
         position,
         conversationId: fields.conversationId,
@@ -46,23 +49,37 @@ export async function storeMessage(
   }
 }
 
-/** Applies `change` to a message and logs an event of `kind`, atomically. */
+/**
+ * Applies `change` to a message and logs an event of `kind`, atomically; null
+ * when the message is deleted. The message is read after claiming the event
+ * position, whose lock serializes all changes, so a concurrent delete is seen.
+ */
 function changeMessage(
   dataSource: DataSource,
   messageId: number,
   kind: 'EDITED' | 'DELETED' | 'REACTIONS_CHANGED',
   change: (manager: EntityManager, message: Message) => Promise<void>,
-): Promise<MessageChange> {
+): Promise<MessageChange | null> {
   return transaction(dataSource, async (manager) => {
     const position = await claimEventPosition(manager);
     const message = await manager.findOneByOrFail(Message, { id: messageId });
+    if (message.deletedAt) return null;
     await change(manager, message);
-    const event = await insertMessageEvent(manager, { position, conversationId: message.conversationId, messageId, kind });
+    const event = await insertMessageEvent(manager, {
+      position,
+      conversationId: message.conversationId,
+      messageId,
+      kind,
+    });
     return { message, event };
   });
 }
 
-export function editMessageBody(dataSource: DataSource, messageId: number, body: string): Promise<MessageChange> {
+export function editMessageBody(
+  dataSource: DataSource,
+  messageId: number,
+  body: string,
+): Promise<MessageChange | null> {
   return changeMessage(dataSource, messageId, 'EDITED', async (manager, message) => {
     message.body = body;
     message.editedAt = new Date();
@@ -70,7 +87,7 @@ export function editMessageBody(dataSource: DataSource, messageId: number, body:
   });
 }
 
-export function softDeleteMessage(dataSource: DataSource, messageId: number): Promise<MessageChange> {
+export function softDeleteMessage(dataSource: DataSource, messageId: number): Promise<MessageChange | null> {
   return changeMessage(dataSource, messageId, 'DELETED', async (manager, message) => {
     message.body = null;
     message.deletedAt = new Date();
@@ -79,7 +96,7 @@ export function softDeleteMessage(dataSource: DataSource, messageId: number): Pr
   });
 }
 
-/** Adds or removes one reaction; null when that changed nothing (no event is logged then). */
+/** Adds or removes one reaction; null when that changed nothing or the message is deleted (no event then). */
 export async function setReaction(
   dataSource: DataSource,
   { messageId, userId, emoji, present }: { messageId: number; userId: number; emoji: string; present: boolean },

@@ -7,7 +7,12 @@ export async function insertUser(
   dataSource: DataSource,
   fields: { username: string; displayName: string; passwordHash: string },
 ): Promise<User | null> {
-  const user = dataSource.manager.create(User, { ...fields, createdAt: new Date(), lastSeenAt: null });
+  const user = dataSource.manager.create(User, {
+    ...fields,
+    displayNameLower: fields.displayName.toLowerCase(),
+    createdAt: new Date(),
+    lastSeenAt: null,
+  });
   try {
     await dataSource.manager.insert(User, user);
     return user;
@@ -38,7 +43,7 @@ export function searchUsers(
   const query = dataSource.manager.createQueryBuilder(User, 'user').orderBy('user.id', 'ASC').limit(limit);
   if (afterId !== null) query.andWhere('user.id > :afterId', { afterId });
   if (search) {
-    query.andWhere("(user.username LIKE :pattern ESCAPE '!' OR LOWER(user.displayName) LIKE :pattern ESCAPE '!')", {
+    query.andWhere("(user.username LIKE :pattern ESCAPE '!' OR user.displayNameLower LIKE :pattern ESCAPE '!')", {
       pattern: likePattern(search),
     });
   }

@@ -8,7 +8,8 @@ export class QueueOverflowError extends Error {
 
 export class EventQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = [];
-  private waitingConsumer: { resolve: (result: IteratorResult<T>) => void; reject: (error: Error) => void } | null = null;
+  private waitingConsumer: { resolve: (result: IteratorResult<T>) => void; reject: (error: Error) => void } | null =
+    null;
   private spaceWaiters: { below: number; resolve: () => void }[] = [];
   private closed = false;
   private failure: Error | null = null;

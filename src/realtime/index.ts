@@ -17,7 +17,11 @@ export type Realtime = {
   stop(): Promise<void>;
 };
 
-export async function startRealtime(dataSource: DataSource, redisUrl: string | undefined, logger: Logger): Promise<Realtime> {
+export async function startRealtime(
+  dataSource: DataSource,
+  redisUrl: string | undefined,
+  logger: Logger,
+): Promise<Realtime> {
   const bus = createBus(redisUrl, logger);
   const memberships = new Memberships(dataSource, bus);
   const feed = new MessageFeed(dataSource, bus, memberships, logger);

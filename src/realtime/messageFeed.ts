@@ -8,7 +8,14 @@
 // Because positions follow commit order (db/eventLog.ts), reading "after the
 // last delivered" never skips an event, whatever pub/sub dropped or reordered.
 import { type DataSource, In } from 'typeorm';
-import { Conversation, Message, type MessageEvent, type MessageEventKind, Reaction, User } from '../db/entities/index.js';
+import {
+  Conversation,
+  Message,
+  type MessageEvent,
+  type MessageEventKind,
+  Reaction,
+  User,
+} from '../db/entities/index.js';
 import { currentEventPosition, readEventsAfter } from '../db/eventLog.js';
 import type { Logger } from '../logger.js';
 import type { Memberships } from './membership.js';

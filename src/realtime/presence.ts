@@ -66,7 +66,16 @@ function redisPresenceStore(redis: Redis, instanceId: string): PresenceStore {
   return {
     register: async (userId) => {
       const now = Date.now();
-      const result = await redis.eval(REGISTER_SCRIPT, 2, userKey(userId), EXPIRIES_KEY, instanceId, now, now + PRESENCE_TTL_MS, userId);
+      const result = await redis.eval(
+        REGISTER_SCRIPT,
+        2,
+        userKey(userId),
+        EXPIRIES_KEY,
+        instanceId,
+        now,
+        now + PRESENCE_TTL_MS,
+        userId,
+      );
       return result === 1;
     },
     unregister: async (userId) =>
@@ -83,7 +92,14 @@ function redisPresenceStore(redis: Redis, instanceId: string): PresenceStore {
       await pipeline.exec();
     },
     async sweep() {
-      const offline = (await redis.eval(SWEEP_SCRIPT, 1, EXPIRIES_KEY, Date.now(), SWEEP_BATCH, 'chat:presence:user:')) as string[];
+      const offline = (await redis.eval(
+        SWEEP_SCRIPT,
+        1,
+        EXPIRIES_KEY,
+        Date.now(),
+        SWEEP_BATCH,
+        'chat:presence:user:',
+      )) as string[];
       return offline.map(Number);
     },
     async online(userIds) {
@@ -127,7 +143,10 @@ export class Presence {
       for (const listener of this.listeners) listener(change);
     });
     const every = (ms: number, task: () => Promise<unknown>) => {
-      const timer = setInterval(() => void task().catch((error: Error) => this.logger.debug({ err: error.message }, 'presence upkeep failed')), ms);
+      const timer = setInterval(
+        () => void task().catch((error: Error) => this.logger.debug({ err: error.message }, 'presence upkeep failed')),
+        ms,
+      );
       timer.unref();
       this.timers.push(timer);
     };

@@ -2,7 +2,6 @@ import {
   addMembers,
   advanceReadMarker,
   countExistingUsers,
-  countMembers,
   createGroupConversation,
   listConversations,
   openDirectConversation,
@@ -10,14 +9,13 @@ import {
 } from '../db/conversations.js';
 import { Conversation, User } from '../db/entities/index.js';
 import { currentEventPosition } from '../db/eventLog.js';
-import { transaction } from '../db/transaction.js';
 import { badUserInput, forbidden, notFound } from '../errors.js';
 import type { Context } from '../context.js';
 import { builder } from './builder.js';
 import { eventCursor } from './eventCursor.js';
 import { decodeId } from './ids.js';
 import { GROUP_MEMBERS_MAX, groupTitle } from './limits.js';
-import { decodeCursor, encodeCursor, parsePageArgs, toConnection } from './pagination.js';
+import { decodeNumericCursor, encodeCursor, parsePageArgs, toConnection } from './pagination.js';
 import { UserRef } from './user.js';
 
 /**
@@ -79,16 +77,8 @@ export const ConversationRef = builder.node(builder.objectRef<Conversation>('Con
 
 const CONVERSATION_CURSOR = 'conversation';
 
-function conversationCursor(conversation: Conversation): string {
-  return encodeCursor(CONVERSATION_CURSOR, `${conversation.lastActivityAt.toISOString()}|${conversation.id}`);
-}
-
-function parseConversationCursor(cursor: string) {
-  const [at, id] = decodeCursor(CONVERSATION_CURSOR, cursor, 'after').split('|');
-  const lastActivityAt = new Date(at ?? '');
-  if (Number.isNaN(lastActivityAt.getTime()) || !/^\d+$/.test(id ?? '')) throw badUserInput('after', 'after is not a valid cursor.');
-  return { lastActivityAt, id: Number(id) };
-}
+const conversationCursor = (conversation: Conversation) =>
+  encodeCursor(CONVERSATION_CURSOR, conversation.activityPosition);
 
 const ConversationConnection = builder.connectionObject(
   {
@@ -120,12 +110,20 @@ builder.queryFields((t) => ({
     args: { first: t.arg.int(), after: t.arg.string() },
     resolve: async (_root, args, context) => {
       const request = parsePageArgs({ first: args.first, after: args.after });
-      const after = request.after === null ? null : parseConversationCursor(request.after);
+      const afterPosition =
+        request.after === null ? null : decodeNumericCursor(CONVERSATION_CURSOR, request.after, 'after');
       // Read the event position before the page, so the page reflects at least everything up to it.
       const position = await currentEventPosition(context.dataSource);
-      const rows = await listConversations(context.dataSource, { userId: context.viewer!.id, after, limit: request.limit + 1 });
+      const rows = await listConversations(context.dataSource, {
+        userId: context.viewer!.id,
+        afterPosition,
+        limit: request.limit + 1,
+      });
       for (const conversation of rows) context.loaders.conversation.prime(conversation.id, conversation);
-      return { ...toConnection(rows, request, conversationCursor, after !== null), eventCursor: eventCursor(position) };
+      return {
+        ...toConnection(rows, request, conversationCursor, afterPosition !== null),
+        eventCursor: eventCursor(position),
+      };
     },
   }),
   conversation: t.field({
@@ -154,7 +152,11 @@ builder.mutationFields((t) => ({
       if (other.id === context.viewer!.id) throw badUserInput('userId', 'A direct conversation needs another user.');
       const { conversation, created } = await openDirectConversation(context.dataSource, context.viewer!.id, other.id);
       if (created) {
-        await context.realtime.memberships.publish({ conversationId: conversation.id, joined: [context.viewer!.id, other.id], left: [] });
+        await context.realtime.memberships.publish({
+          conversationId: conversation.id,
+          joined: [context.viewer!.id, other.id],
+          left: [],
+        });
       }
       return conversation;
     },
@@ -171,7 +173,11 @@ builder.mutationFields((t) => ({
         throw badUserInput('memberIds', `A group has 2 to ${GROUP_MEMBERS_MAX} members, counting its creator.`);
       }
       const conversation = await createGroupConversation(context.dataSource, input.title, [viewerId, ...others]);
-      await context.realtime.memberships.publish({ conversationId: conversation.id, joined: [viewerId, ...others], left: [] });
+      await context.realtime.memberships.publish({
+        conversationId: conversation.id,
+        joined: [viewerId, ...others],
+        left: [],
+      });
       return conversation;
     },
   }),
@@ -184,13 +190,12 @@ builder.mutationFields((t) => ({
       const conversation = await requireMembership(context, String(args.conversationId));
       if (conversation.kind !== 'GROUP') throw forbidden('Members can only be added to a GROUP.');
       const userIds = await requireUsers(context, args.userIds);
-      const added = await transaction(context.dataSource, async (manager) => {
-        const newMembers = await addMembers(manager, conversation.id, userIds);
-        if ((await countMembers(manager, conversation.id)) > GROUP_MEMBERS_MAX) {
-          throw badUserInput('userIds', `A group has at most ${GROUP_MEMBERS_MAX} members.`);
-        }
-        return newMembers;
+      const added = await addMembers(context.dataSource, {
+        conversationId: conversation.id,
+        userIds,
+        maxMembers: GROUP_MEMBERS_MAX,
       });
+      if (!added) throw badUserInput('userIds', `A group has at most ${GROUP_MEMBERS_MAX} members.`);
       if (added.length > 0) {
         await context.realtime.memberships.publish({ conversationId: conversation.id, joined: added, left: [] });
       }
@@ -206,7 +211,11 @@ builder.mutationFields((t) => ({
       const conversation = await requireMembership(context, String(args.conversationId));
       if (conversation.kind !== 'GROUP') throw forbidden('Only a GROUP can be left.');
       if (await removeMember(context.dataSource, conversation.id, context.viewer!.id)) {
-        await context.realtime.memberships.publish({ conversationId: conversation.id, joined: [], left: [context.viewer!.id] });
+        await context.realtime.memberships.publish({
+          conversationId: conversation.id,
+          joined: [],
+          left: [context.viewer!.id],
+        });
       }
       return true;
     },

@@ -1,7 +1,11 @@
 import { builder } from './builder.js';
 import './user.js';
 import './conversation.js';
+import './conversationEvent.js';
 import './message.js';
+import './messageEvent.js';
+import './typing.js';
+import './presence.js';
 import './node.js';
 
 export const schema = builder.toSchema();

@@ -37,13 +37,15 @@ async function requireOwnMessage(context: Context, messageGlobalId: string): Pro
   return message;
 }
 
-const ReactionGroupRef = builder.objectRef<{ emoji: string; count: number; reactedByMe: boolean }>('ReactionGroup').implement({
-  fields: (t) => ({
-    emoji: t.exposeString('emoji'),
-    count: t.exposeInt('count'),
-    reactedByMe: t.exposeBoolean('reactedByMe'),
-  }),
-});
+const ReactionGroupRef = builder
+  .objectRef<{ emoji: string; count: number; reactedByMe: boolean }>('ReactionGroup')
+  .implement({
+    fields: (t) => ({
+      emoji: t.exposeString('emoji'),
+      count: t.exposeInt('count'),
+      reactedByMe: t.exposeBoolean('reactedByMe'),
+    }),
+  });
 
 export const MessageRef = builder.node(builder.objectRef<Message>('Message'), {
   id: { resolve: (message) => message.id },
@@ -111,7 +113,12 @@ async function messagePage(context: Context, conversationId: number, args: PageA
   const startBound = request.direction === 'forward' ? afterId : beforeId;
   const beyondStart =
     startBound !== null &&
-    (await hasMessageBeyond(context.dataSource, conversationId, startBound, request.direction === 'forward' ? 'atOrBefore' : 'atOrAfter'));
+    (await hasMessageBeyond(
+      context.dataSource,
+      conversationId,
+      startBound,
+      request.direction === 'forward' ? 'atOrBefore' : 'atOrAfter',
+    ));
   return { ...toConnection(rows, request, messageCursor, beyondStart), eventCursor: eventCursor(position) };
 }
 
@@ -172,7 +179,7 @@ builder.mutationFields((t) => ({
   sendMessage: t.field({
     type: MessageRef,
     authScopes: { authenticated: true },
-    description: 'Stored durably before it is returned or published. Also ends the sender\'s typing state there.',
+    description: "Stored durably before it is returned or published. Also ends the sender's typing state there.",
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
     resolve: async (_root, { input }, context) => {
       const conversation = await requireMembership(context, String(input.conversationId));
@@ -197,6 +204,7 @@ builder.mutationFields((t) => ({
       const message = await requireOwnMessage(context, String(input.messageId));
       if (message.deletedAt) throw notFound('Message');
       const edited = await editMessageBody(context.dataSource, message.id, input.body);
+      if (!edited) throw notFound('Message');
       await context.realtime.feed.announce(edited.event.position);
       return edited.message;
     },
@@ -210,9 +218,10 @@ builder.mutationFields((t) => ({
       const message = await requireOwnMessage(context, String(args.messageId));
       if (message.deletedAt) return message;
       const deleted = await softDeleteMessage(context.dataSource, message.id);
-      await context.realtime.feed.announce(deleted.event.position);
+      if (deleted) await context.realtime.feed.announce(deleted.event.position);
+      context.loaders.message.clear(message.id);
       context.loaders.reactionGroups.clear(message.id);
-      return deleted.message;
+      return (await context.loaders.message.load(message.id))!;
     },
   }),
   addReaction: t.field({

@@ -77,7 +77,11 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, context) => {
       const request = parsePageArgs({ first: args.first, after: args.after });
       const afterId = request.after === null ? null : decodeNumericCursor(USER_CURSOR, request.after, 'after');
-      const rows = await searchUsers(context.dataSource, { search: args.search ?? null, afterId, limit: request.limit + 1 });
+      const rows = await searchUsers(context.dataSource, {
+        search: args.search ?? null,
+        afterId,
+        limit: request.limit + 1,
+      });
       for (const user of rows) context.loaders.user.prime(user.id, user);
       return toConnection(rows, request, (user) => encodeCursor(USER_CURSOR, user.id), afterId !== null);
     },

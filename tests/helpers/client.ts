@@ -44,7 +44,11 @@ export function uniqueName(prefix = 'user'): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
 }
 
-export async function signUp(graphqlUrl: string, username = uniqueName(), password = 'correct horse battery'): Promise<TestUser> {
+export async function signUp(
+  graphqlUrl: string,
+  username = uniqueName(),
+  password = 'correct horse battery',
+): Promise<TestUser> {
   const result = await data(
     graphqlUrl,
     'mutation ($input: SignUpInput!) { signUp(input: $input) { token user { id username } } }',
@@ -63,7 +67,12 @@ export async function openDirect(graphqlUrl: string, user: TestUser, other: Test
   return result.openDirectConversation.id;
 }
 
-export async function createGroup(graphqlUrl: string, owner: TestUser, members: TestUser[], title = 'A group'): Promise<string> {
+export async function createGroup(
+  graphqlUrl: string,
+  owner: TestUser,
+  members: TestUser[],
+  title = 'A group',
+): Promise<string> {
   const result = await data(
     graphqlUrl,
     'mutation ($input: CreateGroupInput!) { createGroupConversation(input: $input) { id } }',

@@ -50,7 +50,9 @@ export async function startServer(database: DatabaseKind, options: StartOptions 
     HOST: '127.0.0.1',
     LOG_LEVEL: logLines ? 'debug' : 'silent',
     JWT_SECRET: 'test-secret-that-is-at-least-32-characters-long',
-    ...(database === 'mysql' ? { DATABASE_URL: `${TEST_MYSQL_URL}/${name}` } : { SQLITE_PATH: join(sqliteDir!, 'chat.sqlite') }),
+    ...(database === 'mysql'
+      ? { DATABASE_URL: `${TEST_MYSQL_URL}/${name}` }
+      : { SQLITE_PATH: join(sqliteDir!, 'chat.sqlite') }),
     ...env,
   });
   const queries: string[] = [];

@@ -22,9 +22,13 @@ export class Conversation {
   @Column({ type: 'datetime', precision: 3 })
   createdAt!: Date;
 
-  /** Creation or the latest message; orders the conversation list. */
-  @Column({ type: 'datetime', precision: 3 })
-  lastActivityAt!: Date;
+  /**
+   * The event-log position claimed when the conversation was created or last
+   * received a message: unique and in commit order, so it orders the
+   * conversation list without the ties a timestamp would have.
+   */
+  @Column({ type: 'bigint', transformer: bigintColumn })
+  activityPosition!: number;
 
   @Column({ type: 'bigint', nullable: true, transformer: bigintColumn })
   lastMessageId!: number | null;

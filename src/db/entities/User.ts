@@ -13,6 +13,10 @@ export class User {
   @Column({ type: 'varchar', length: 64 })
   displayName!: string;
 
+  /** displayName.toLowerCase(), for case-insensitive search beyond ASCII on both databases. */
+  @Column({ type: 'varchar', length: 256 })
+  displayNameLower!: string;
+
   @Column({ type: 'varchar', length: 255 })
   passwordHash!: string;
 

@@ -1,0 +1,63 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { clearLoaders } from '../db/loaders.js';
+import { streamOf } from '../realtime/eventQueue.js';
+import { builder } from './builder.js';
+import { ConversationRef, findVisibleConversation } from './conversation.js';
+
+type ConversationEventKind = 'JOINED' | 'UPDATED' | 'LEFT';
+type ConversationEvent = { kind: ConversationEventKind; conversationId: number };
+
+const ConversationEventKindEnum = builder.enumType('ConversationEventKind', {
+  values: {
+    JOINED: {
+      description:
+        'The caller became a member: a new DIRECT conversation, a group created with or joined by the caller.',
+    },
+    UPDATED: { description: 'Members joined or left, or the title changed.' },
+    LEFT: { description: 'The caller left; no further events of this conversation follow.' },
+  } as const,
+});
+
+const ConversationEventRef = builder.objectRef<ConversationEvent>('ConversationEvent').implement({
+  fields: (t) => ({
+    kind: t.field({ type: ConversationEventKindEnum, resolve: (event) => event.kind }),
+    conversationId: t.id({ resolve: (event) => encodeGlobalID('Conversation', event.conversationId) }),
+    conversation: t.field({
+      type: ConversationRef,
+      nullable: true,
+      description: 'Null when kind is LEFT.',
+      resolve: (event, _args, context) =>
+        event.kind === 'LEFT' ? null : findVisibleConversation(context, event.conversationId),
+    }),
+  }),
+});
+
+builder.subscriptionField('conversationEvents', (t) =>
+  t.field({
+    type: ConversationEventRef,
+    authScopes: { authenticated: true },
+    description: "Changes to the caller's list of conversations.",
+    subscribe: (_root, _args, context) => {
+      const viewerId = context.viewer!.id;
+      const { memberships } = context.realtime;
+      return streamOf<ConversationEvent>(
+        (push) =>
+          memberships.listen((change) => {
+            const { conversationId } = change;
+            if (change.left.includes(viewerId)) push({ kind: 'LEFT', conversationId });
+            else if (change.joined.includes(viewerId)) push({ kind: 'JOINED', conversationId });
+            else {
+              void memberships.membersOf([conversationId]).then((members) => {
+                if (members.get(conversationId)?.has(viewerId)) push({ kind: 'UPDATED', conversationId });
+              });
+            }
+          }),
+        context.disconnectSlowConsumer,
+      );
+    },
+    resolve: (event, _args, context) => {
+      clearLoaders(context.loaders);
+      return event;
+    },
+  }),
+);

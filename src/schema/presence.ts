@@ -1,0 +1,63 @@
+import { clearLoaders } from '../db/loaders.js';
+import { streamOf } from '../realtime/eventQueue.js';
+import { contactsOf } from '../realtime/presence.js';
+import type { PresencePayload } from '../realtime/topics.js';
+import { notFound } from '../errors.js';
+import { builder } from './builder.js';
+import { decodeId } from './ids.js';
+import { UserRef } from './user.js';
+
+const PresenceEventRef = builder.objectRef<PresencePayload>('PresenceEvent').implement({
+  fields: (t) => ({
+    user: t.field({
+      type: UserRef,
+      resolve: async (event, _args, context) => (await context.loaders.user.load(event.userId))!,
+    }),
+    online: t.exposeBoolean('online'),
+    lastSeenAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (event) => (event.lastSeenAt ? new Date(event.lastSeenAt) : null),
+    }),
+  }),
+});
+
+builder.subscriptionField('presence', (t) =>
+  t.field({
+    type: PresenceEventRef,
+    authScopes: { authenticated: true },
+    description:
+      "Online/offline changes of the given users, or, with userIds omitted, of\neveryone who shares a conversation with the caller. Offline is published\nwithin 2 seconds of a user's last connection closing, and within 60 seconds\nof the instance holding it dying.",
+    args: { userIds: t.arg.idList() },
+    subscribe: async (_root, args, context) => {
+      const viewerId = context.viewer!.id;
+      const { presence, memberships } = context.realtime;
+      let contacts = await contactsOf(context.dataSource, viewerId);
+      const watched = args.userIds?.map((id) => decodeId('User', String(id)));
+      // A user may watch only people they share a conversation with; strangers look nonexistent.
+      if (watched?.some((id) => id === null || (id !== viewerId && !contacts.has(id)))) throw notFound('User');
+      const wanted = (userId: number) => (watched ? watched.includes(userId) : contacts.has(userId));
+      return streamOf<PresencePayload>((push) => {
+        const stopPresence = presence.listen((event) => {
+          if (wanted(event.userId)) push(event);
+        });
+        // With userIds omitted, "everyone who shares a conversation" changes as memberships do.
+        const stopMemberships = watched
+          ? () => undefined
+          : memberships.listen(() => {
+              void contactsOf(context.dataSource, viewerId).then((fresh) => (contacts = fresh));
+            });
+        return () => {
+          stopPresence();
+          stopMemberships();
+        };
+      }, context.disconnectSlowConsumer);
+    },
+    resolve: (event, _args, context) => {
+      clearLoaders(context.loaders);
+      // User.online agrees with the event it arrives in.
+      context.loaders.online.prime(event.userId, event.online);
+      return event;
+    },
+  }),
+);

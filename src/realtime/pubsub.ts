@@ -60,7 +60,12 @@ function createRedisBus(url: string, logger: Logger): Bus {
   };
   const publisher = new Redis(url, options);
   // The subscriber must queue its SUBSCRIBE until connected and re-subscribe after a reconnect.
-  const subscriber = new Redis(url, { retryStrategy: options.retryStrategy, maxRetriesPerRequest: null });
+  // Its ready check (INFO) would be refused once the connection is in subscriber mode.
+  const subscriber = new Redis(url, {
+    retryStrategy: options.retryStrategy,
+    maxRetriesPerRequest: null,
+    enableReadyCheck: false,
+  });
   const commands = new Redis(url, options);
   const engine = new RedisPubSub({ publisher, subscriber });
   const reconnectListeners: (() => void)[] = [];

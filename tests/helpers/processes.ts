@@ -1,0 +1,160 @@
+// Real server processes and a Redis of the test's own, for what an in-process
+// server cannot show: several instances, SIGKILL, SIGTERM, a Redis restart.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect as connectTcp, createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { dropMysqlDatabase, TEST_MYSQL_URL } from './server.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export type RedisServer = {
+  url: string;
+  port: number;
+  /** Kills the server (SIGKILL): subscribers lose their connection. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/** A redis-server on a spare port that the test may kill and restart. */
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  const redis: RedisServer = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async start() {
+      child = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      await waitFor(
+        () =>
+          new Promise((resolve) => {
+            const socket = connectTcp(port, '127.0.0.1', () => {
+              socket.end();
+              resolve(true);
+            });
+            socket.on('error', () => resolve(false));
+          }),
+        'redis-server',
+      );
+    },
+    async kill() {
+      if (!child) return;
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      child = null;
+    },
+    stop: () => redis.kill(),
+  };
+  await redis.start();
+  return redis;
+}
+
+export type Instance = {
+  url: string;
+  graphqlUrl: string;
+  process: ChildProcess;
+  /** Resolves with the exit code once the process has ended. */
+  exited: Promise<number | null>;
+  output(): string;
+  kill(signal?: NodeJS.Signals): void;
+};
+
+/** A real server process (`node --import tsx src/main.ts`), ready when /health answers. */
+export async function startInstance(env: Record<string, string>): Promise<Instance> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: 'test-secret-that-is-at-least-32-characters-long',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`instance exited early:\n${output}`);
+    return (await fetch(`${url}/health`)).ok;
+  }, `instance on port ${port}`);
+  return {
+    url,
+    graphqlUrl: `${url}/graphql`,
+    process: child,
+    exited,
+    output: () => output,
+    kill: (signal = 'SIGTERM') => void child.kill(signal),
+  };
+}
+
+export type Cluster = {
+  databaseUrl: string;
+  redis: RedisServer;
+  instances: Instance[];
+  /** Starts one more instance on the shared database and Redis. */
+  addInstance(env?: Record<string, string>): Promise<Instance>;
+  stop(): Promise<void>;
+};
+
+/** Instances sharing one fresh MariaDB database and one private Redis. */
+export async function startCluster(size: number, env: Record<string, string> = {}): Promise<Cluster> {
+  const name = `chat_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const databaseUrl = `${TEST_MYSQL_URL}/${name}`;
+  const redis = await startRedis();
+  const instances: Instance[] = [];
+  const cluster: Cluster = {
+    databaseUrl,
+    redis,
+    instances,
+    async addInstance(extra = {}) {
+      const instance = await startInstance({ DATABASE_URL: databaseUrl, REDIS_URL: redis.url, ...env, ...extra });
+      instances.push(instance);
+      return instance;
+    },
+    async stop() {
+      for (const instance of instances) instance.kill('SIGKILL');
+      await Promise.all(instances.map((instance) => instance.exited));
+      await redis.stop();
+      await dropMysqlDatabase(name);
+    },
+  };
+  // The first instance creates the database and runs migrations before the others start.
+  for (let index = 0; index < size; index++) await cluster.addInstance();
+  return cluster;
+}

@@ -22,11 +22,21 @@ const app = await buildApp(config, logger);
 const url = await app.start();
 logger.info({ url: `${url}/graphql`, database: config.database.kind }, 'chat API listening');
 
+/** A shutdown that has not finished by then is cut short (orchestrators kill at 10 s). */
+const SHUTDOWN_DEADLINE_MS = 9_000;
+
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     app.stop().then(
-      () => process.exit(0),
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

@@ -152,7 +152,11 @@ export function attachWebSocketServer(
           closeSocket(socket, CLOSE_SLOW_CONSUMER, 'Slow consumer');
         }
       },
+      // A subscription ends by completing or with an error; either frees its slot.
       onComplete(ctx, id) {
+        (ctx.extra as Extra).state?.subscriptions.delete(id);
+      },
+      onError(ctx, id) {
         (ctx.extra as Extra).state?.subscriptions.delete(id);
       },
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,

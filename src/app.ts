@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { createYoga, maskError, useReadinessCheck } from 'graphql-yoga';
 import { bearerToken, createTokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
@@ -8,9 +9,12 @@ import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import type { Logger } from './logger.js';
 import { startRealtime } from './realtime/index.js';
 import { schema } from './schema/index.js';
+import { createStaticClientHandler } from './staticClient.js';
 import { attachWebSocketServer, type OriginPolicy } from './websocket.js';
 
 export const GRAPHQL_PATH = '/graphql';
+/** The built web client, served at /. */
+const CLIENT_DIST_DIR = fileURLToPath(new URL('../client/dist', import.meta.url));
 /** /ready fails when the database does not answer within this time. */
 const READINESS_TIMEOUT_MS = 2_000;
 /** On shutdown, in-flight requests get this long to finish before connections are cut. */
@@ -94,12 +98,14 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     ],
   });
 
+  const serveClient = createStaticClientHandler(CLIENT_DIST_DIR);
   let inFlight = 0;
   const server: Server = createServer((req, res) => {
     inFlight++;
     res.once('close', () => inFlight--);
-    if (req.url === '/' || req.url === '') {
-      res.writeHead(302, { location: GRAPHQL_PATH }).end();
+    if (serveClient(req, res)) return;
+    if (req.url === '/') {
+      res.writeHead(302, { location: GRAPHQL_PATH }).end(); // no client built: show GraphiQL
       return;
     }
     void yoga.handle(req, res);

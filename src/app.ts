@@ -49,7 +49,7 @@ export function originPolicy(config: Config): OriginPolicy {
 
 export async function buildApp(config: Config, logger: Logger, databaseOptions: DatabaseOptions = {}): Promise<App> {
   const dataSource = await openDatabase(config, logger, databaseOptions);
-  const realtime = await startRealtime(dataSource, config.redisUrl, logger);
+  const realtime = await startRealtime(dataSource, { url: config.redisUrl, keyPrefix: config.redisKeyPrefix }, logger);
   const services: Services = {
     config,
     dataSource,

@@ -23,6 +23,10 @@ const environmentSchema = z.object({
     .string()
     .refine((url) => /^rediss?:\/\/.+/.test(url), 'must be redis://host:port')
     .optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{1,64}$/, 'must be 1 to 64 of letters, digits, _ : . -')
+    .default('chat:'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TOKEN_TTL: z.string().regex(durationPattern, 'must be a duration such as 3600, 90m, 12h or 7d').default('7d'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -47,6 +51,8 @@ export type Config = {
   host: string;
   database: { kind: 'mysql'; url: string } | { kind: 'sqlite'; path: string };
   redisUrl: string | undefined;
+  /** Prefixes every Redis key and channel, so deployments can share a Redis. */
+  redisKeyPrefix: string;
   jwtSecret: string;
   tokenTtlSeconds: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -86,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { kind: 'mysql', url: values.DATABASE_URL }
       : { kind: 'sqlite', path: values.SQLITE_PATH },
     redisUrl: values.REDIS_URL,
+    redisKeyPrefix: values.REDIS_KEY_PREFIX,
     jwtSecret: values.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
     tokenTtlSeconds,
     logLevel: values.LOG_LEVEL,

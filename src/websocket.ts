@@ -92,6 +92,9 @@ export function attachWebSocketServer(
         const claims = await tokens.verify(tokenOf(ctx.connectionParams) ?? '');
         const user = claims ? await services.dataSource.manager.findOneBy(User, { id: claims.userId }) : null;
         if (!claims || !user) return false; // graphql-ws closes with 4403 Forbidden
+        // Closed while the token was checked: onClose has run already, so register nothing.
+        if (extra.socket.readyState !== extra.socket.OPEN) return false;
+        // From here onClose sees the viewer and undoes the presence registration below, whenever it closes.
         const state: SocketState = { viewerId: user.id, subscriptions: new Set() };
         extra.state = state;
         // The socket lives no longer than its token: the client reconnects with a fresh one.

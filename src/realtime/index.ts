@@ -19,10 +19,10 @@ export type Realtime = {
 
 export async function startRealtime(
   dataSource: DataSource,
-  redisUrl: string | undefined,
+  redis: { url: string | undefined; keyPrefix: string },
   logger: Logger,
 ): Promise<Realtime> {
-  const bus = createBus(redisUrl, logger);
+  const bus = createBus(redis.url, redis.keyPrefix, logger);
   const memberships = new Memberships(dataSource, bus);
   const feed = new MessageFeed(dataSource, bus, memberships, logger);
   const typing = new Typing(bus);

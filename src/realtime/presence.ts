@@ -28,9 +28,6 @@ type PresenceStore = {
   online(userIds: readonly number[]): Promise<boolean[]>;
 };
 
-const userKey = (userId: number) => `chat:presence:user:${userId}`;
-const EXPIRIES_KEY = 'chat:presence:expiries';
-
 // KEYS[1] user zset, KEYS[2] expiries; ARGV instance, now, expiresAt, userId
 const REGISTER_SCRIPT = `
 local wasOnline = redis.call('ZCOUNT', KEYS[1], ARGV[2], '+inf') > 0
@@ -62,7 +59,10 @@ for _, entry in ipairs(expired) do
 end
 return offline`;
 
-function redisPresenceStore(redis: Redis, instanceId: string): PresenceStore {
+function redisPresenceStore(redis: Redis, keyPrefix: string, instanceId: string): PresenceStore {
+  const userKeyPrefix = `${keyPrefix}presence:user:`;
+  const userKey = (userId: number) => `${userKeyPrefix}${userId}`;
+  const EXPIRIES_KEY = `${keyPrefix}presence:expiries`;
   return {
     register: async (userId) => {
       const now = Date.now();
@@ -98,7 +98,7 @@ function redisPresenceStore(redis: Redis, instanceId: string): PresenceStore {
         EXPIRIES_KEY,
         Date.now(),
         SWEEP_BATCH,
-        'chat:presence:user:',
+        userKeyPrefix,
       )) as string[];
       return offline.map(Number);
     },
@@ -135,7 +135,9 @@ export class Presence {
     private readonly bus: Bus,
     private readonly logger: Logger,
   ) {
-    this.store = bus.redis ? redisPresenceStore(bus.redis, randomUUID()) : inProcessPresenceStore(this.sockets);
+    this.store = bus.redis
+      ? redisPresenceStore(bus.redis, bus.keyPrefix, randomUUID())
+      : inProcessPresenceStore(this.sockets);
   }
 
   async start(): Promise<void> {

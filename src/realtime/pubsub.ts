@@ -21,26 +21,29 @@ export type Bus = {
   healthy(): boolean;
   /** A Redis client for shared state (presence, typing), or null on the in-process bus. */
   redis: Redis | null;
+  /** Prefix for every Redis key of this deployment. */
+  keyPrefix: string;
   close(): Promise<void>;
 };
 
-export function createBus(redisUrl: string | undefined, logger: Logger): Bus {
-  return redisUrl ? createRedisBus(redisUrl, logger) : createInProcessBus();
+export function createBus(redisUrl: string | undefined, keyPrefix: string, logger: Logger): Bus {
+  return redisUrl ? createRedisBus(redisUrl, keyPrefix, logger) : createInProcessBus(keyPrefix);
 }
 
-function typed(engine: PubSubEngine) {
+function typed(engine: PubSubEngine, keyPrefix: string) {
   return {
-    publish: <T extends Topic>(topic: T, payload: Topics[T]) => engine.publish(channelOf(topic), payload),
+    publish: <T extends Topic>(topic: T, payload: Topics[T]) => engine.publish(channelOf(keyPrefix, topic), payload),
     async subscribe<T extends Topic>(topic: T, handler: (payload: Topics[T]) => void) {
-      const id = await engine.subscribe(channelOf(topic), handler, {});
+      const id = await engine.subscribe(channelOf(keyPrefix, topic), handler, {});
       return () => engine.unsubscribe(id);
     },
   };
 }
 
-function createInProcessBus(): Bus {
+function createInProcessBus(keyPrefix: string): Bus {
   return {
-    ...typed(new PubSub()),
+    ...typed(new PubSub(), keyPrefix),
+    keyPrefix,
     onReconnect: () => undefined,
     healthy: () => true,
     redis: null,
@@ -48,7 +51,7 @@ function createInProcessBus(): Bus {
   };
 }
 
-function createRedisBus(url: string, logger: Logger): Bus {
+function createRedisBus(url: string, keyPrefix: string, logger: Logger): Bus {
   const options = {
     retryStrategy: (attempt: number) => Math.min(attempt * 100, REDIS_MAX_RECONNECT_DELAY_MS),
     // Commands fail at once while disconnected instead of queueing: a send must
@@ -88,7 +91,7 @@ function createRedisBus(url: string, logger: Logger): Bus {
     subscriberReady = false;
   });
 
-  const bus = typed(engine);
+  const bus = typed(engine, keyPrefix);
   return {
     ...bus,
     publish: async (topic, payload) => {
@@ -102,6 +105,7 @@ function createRedisBus(url: string, logger: Logger): Bus {
     onReconnect: (listener) => void reconnectListeners.push(listener),
     healthy: () => subscriberReady && publisher.status === 'ready',
     redis: commands,
+    keyPrefix,
     async close() {
       await Promise.allSettled([publisher.quit(), subscriber.quit(), commands.quit()]);
     },

@@ -23,9 +23,7 @@ export type Topics = {
 
 export type Topic = keyof Topics;
 
-const CHANNEL_PREFIX = 'chat:';
-
-/** The pub/sub channel of a topic. */
-export function channelOf(topic: Topic): string {
-  return `${CHANNEL_PREFIX}${topic}`;
+/** The pub/sub channel of a topic, under the deployment's key prefix (REDIS_KEY_PREFIX). */
+export function channelOf(prefix: string, topic: Topic): string {
+  return `${prefix}${topic}`;
 }

@@ -94,7 +94,7 @@ export class Typing {
   }
 
   private async change(conversationId: number, userId: number, typing: boolean): Promise<void> {
-    const key = `chat:typing:${conversationId}:${userId}`;
+    const key = `${this.bus.keyPrefix}typing:${conversationId}:${userId}`;
     clearTimeout(this.timers.get(key));
     this.timers.delete(key);
     if (!typing) {

@@ -143,7 +143,13 @@ export async function startCluster(size: number, env: Record<string, string> = {
     redis,
     instances,
     async addInstance(extra = {}) {
-      const instance = await startInstance({ DATABASE_URL: databaseUrl, REDIS_URL: redis.url, ...env, ...extra });
+      const instance = await startInstance({
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: `${name}:`,
+        ...env,
+        ...extra,
+      });
       instances.push(instance);
       return instance;
     },

@@ -53,6 +53,8 @@ export async function startServer(database: DatabaseKind, options: StartOptions 
     ...(database === 'mysql'
       ? { DATABASE_URL: `${TEST_MYSQL_URL}/${name}` }
       : { SQLITE_PATH: join(sqliteDir!, 'chat.sqlite') }),
+    // Servers of concurrent tests may share one Redis: keep their keys and channels apart.
+    REDIS_KEY_PREFIX: `${name}:`,
     ...env,
   });
   const queries: string[] = [];

@@ -24,8 +24,12 @@ export type App = {
   services: Services;
   /** Listens on config.port (0 picks a free port); resolves with the base URL. */
   start(): Promise<string>;
-  /** Graceful: not ready, stop accepting, finish in-flight requests, close sockets (1001), database and Redis. */
-  stop(): Promise<void>;
+  /**
+   * Graceful: report not ready (for `readinessGraceMs`, so a load balancer
+   * notices), stop accepting, finish in-flight requests, close sockets (1001),
+   * database and Redis.
+   */
+  stop(options?: { readinessGraceMs?: number }): Promise<void>;
 };
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -126,8 +130,9 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
           resolve(`http://${host}:${port}`);
         });
       }),
-    async stop() {
+    async stop({ readinessGraceMs = 0 } = {}) {
       stopping = true;
+      if (readinessGraceMs > 0) await new Promise((resolve) => setTimeout(resolve, readinessGraceMs));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await sockets.close();

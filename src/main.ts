@@ -24,6 +24,8 @@ logger.info({ url: `${url}/graphql`, database: config.database.kind }, 'chat API
 
 /** A shutdown that has not finished by then is cut short (orchestrators kill at 10 s). */
 const SHUTDOWN_DEADLINE_MS = 9_000;
+/** How long /ready answers 503 before the listener closes, so load balancers stop routing here first. */
+const READINESS_GRACE_MS = 1_000;
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
@@ -32,7 +34,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       logger.error('shutdown did not finish in time');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
-    app.stop().then(
+    app.stop({ readinessGraceMs: READINESS_GRACE_MS }).then(
       () => {
         logger.info('stopped');
         process.exit(0);

@@ -1,13 +1,14 @@
 // Serves the built web client (client/dist) at /, next to the API on /graphql.
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, type Stats, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, sep } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json',
+  '.map': 'application/json',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.ico': 'image/x-icon',
@@ -18,31 +19,64 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** Paths the client must never shadow. */
 const API_PATHS = ['/graphql', '/health', '/ready'];
+/** Vite's output folder for files with a content hash in their name: they never change. */
+const HASHED_ASSETS_DIR = 'assets';
+
+function fileStats(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** The decoded path of a request, or null when it is malformed (bad escapes, a NUL byte). */
+function requestPath(url: string | undefined): string | null {
+  try {
+    const pathname = decodeURIComponent(new URL(url ?? '/', 'http://localhost').pathname);
+    return pathname.includes('\0') ? null : pathname;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * A request handler for the single-page client: files under `distDir`, and
- * index.html for any other GET of a page. Returns false for what it does not serve.
+ * index.html for any other GET of a page. Returns false for what it does not
+ * serve (other methods, the API's paths, malformed paths, or no build).
  */
 export function createStaticClientHandler(distDir: string): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const root = normalize(distDir);
+  const root = resolve(distDir);
   const indexFile = join(root, 'index.html');
+  const assetsDir = join(root, HASHED_ASSETS_DIR) + sep;
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    const pathname = requestPath(req.url);
+    if (pathname === null) return false;
     if (API_PATHS.some((path) => pathname === path || pathname.startsWith(`${path}/`))) return false;
-    if (!existsSync(indexFile)) return false;
-    const candidate = normalize(join(root, pathname));
-    const insideRoot = candidate === root || candidate.startsWith(root + sep);
-    const isFile = insideRoot && existsSync(candidate) && statSync(candidate).isFile();
-    const file = isFile ? candidate : indexFile;
+    const index = fileStats(indexFile);
+    if (!index?.isFile()) return false;
+    const candidate = join(root, pathname);
+    // join() resolves "..": anything that lands outside the build, or is a dotfile, gets the app instead.
+    const servable = candidate.startsWith(root + sep) && !basename(candidate).startsWith('.');
+    const stats = servable ? fileStats(candidate) : null;
+    // A missing hashed asset is a 404 (an old page after a deploy), not the app's HTML.
+    if (!stats?.isFile() && candidate.startsWith(assetsDir)) return false;
+    const [file, size] = stats?.isFile() ? [candidate, stats.size] : [indexFile, index.size];
     res.writeHead(200, {
       'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-      // Vite puts a content hash in asset names: those never change.
-      'cache-control': file.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'content-length': size,
+      'cache-control': file.startsWith(assetsDir) ? 'public, max-age=31536000, immutable' : 'no-cache',
       'x-content-type-options': 'nosniff',
     });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
+    if (req.method === 'HEAD') {
+      res.end();
+      return true;
+    }
+    // A read error (the build replaced meanwhile) must not take the server down.
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
     return true;
   };
 }

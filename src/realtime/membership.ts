@@ -16,6 +16,8 @@ export class Memberships {
   private readonly listeners = new Set<MembershipListener>();
   /** Bumped on every invalidation, so a load that raced one is not cached. */
   private generation = 0;
+  /** While pub/sub is down, invalidations may be lost: read memberships from the database every time. */
+  private bypassCache = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -24,8 +26,16 @@ export class Memberships {
 
   async start(): Promise<void> {
     await this.bus.subscribe('membership', (change) => this.apply(change));
-    // Changes published while Redis was away were lost: forget everything.
-    this.bus.onReconnect(() => this.forget());
+    // Invalidations published while Redis is away are lost: stop trusting the
+    // cache when the connection drops, and start afresh when it returns.
+    this.bus.onDisconnect(() => {
+      this.bypassCache = true;
+      this.forget();
+    });
+    this.bus.onReconnect(() => {
+      this.bypassCache = false;
+      this.forget();
+    });
   }
 
   /**
@@ -50,7 +60,7 @@ export class Memberships {
     });
     for (const id of missing) result.set(id, new Set());
     for (const row of rows) result.get(row.conversationId)!.add(row.userId);
-    if (generation !== this.generation) return result;
+    if (generation !== this.generation || this.bypassCache) return result;
     for (const id of missing) this.members.set(id, result.get(id)!);
     while (this.members.size > MAX_CACHED_CONVERSATIONS) this.members.delete(this.members.keys().next().value!);
     return result;

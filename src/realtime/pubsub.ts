@@ -15,6 +15,8 @@ const REDIS_MAX_RECONNECT_DELAY_MS = 2_000;
 export type Bus = {
   publish<T extends Topic>(topic: T, payload: Topics[T]): Promise<void>;
   subscribe<T extends Topic>(topic: T, handler: (payload: Topics[T]) => void): Promise<() => void>;
+  /** Called each time the subscriber connection is lost: what is published from now on may be dropped. */
+  onDisconnect(listener: () => void): void;
   /** Called each time the subscriber connection comes back after a loss: messages published meanwhile were dropped. */
   onReconnect(listener: () => void): void;
   /** False while Redis is configured but unreachable. */
@@ -44,6 +46,7 @@ function createInProcessBus(keyPrefix: string): Bus {
   return {
     ...typed(new PubSub(), keyPrefix),
     keyPrefix,
+    onDisconnect: () => undefined,
     onReconnect: () => undefined,
     healthy: () => true,
     redis: null,
@@ -72,6 +75,7 @@ function createRedisBus(url: string, keyPrefix: string, logger: Logger): Bus {
   const commands = new Redis(url, options);
   const engine = new RedisPubSub({ publisher, subscriber });
   const reconnectListeners: (() => void)[] = [];
+  const disconnectListeners: (() => void)[] = [];
   let subscriberReady = false;
   let everReady = false;
 
@@ -87,8 +91,10 @@ function createRedisBus(url: string, keyPrefix: string, logger: Logger): Bus {
     everReady = true;
   });
   subscriber.on('close', () => {
-    if (subscriberReady) logger.warn('redis subscriber disconnected');
+    if (!subscriberReady) return;
+    logger.warn('redis subscriber disconnected');
     subscriberReady = false;
+    for (const listener of disconnectListeners) listener();
   });
 
   const bus = typed(engine, keyPrefix);
@@ -102,6 +108,7 @@ function createRedisBus(url: string, keyPrefix: string, logger: Logger): Bus {
         logger.warn({ err: (error as Error).message, topic }, 'redis publish failed');
       }
     },
+    onDisconnect: (listener) => void disconnectListeners.push(listener),
     onReconnect: (listener) => void reconnectListeners.push(listener),
     healthy: () => subscriberReady && publisher.status === 'ready',
     redis: commands,

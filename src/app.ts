@@ -9,6 +9,7 @@ import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import type { Logger } from './logger.js';
 import { startRealtime } from './realtime/index.js';
 import { schema } from './schema/index.js';
+import { operationLimitPlugins } from './operationLimits.js';
 import { createStaticClientHandler } from './staticClient.js';
 import { attachWebSocketServer, type OriginPolicy } from './websocket.js';
 
@@ -67,7 +68,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: { subscriptionsProtocol: 'WS', title: 'Chat API' },
+    graphiql: config.exposeSchema ? { subscriptionsProtocol: 'WS', title: 'Chat API' } : false,
     logging: logger.child({ component: 'yoga' }),
     context: (initial) => {
       const socket = initial.webSocket as { viewerId: number; disconnectSlowConsumer: () => void } | undefined;
@@ -84,6 +85,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       },
     },
     plugins: [
+      ...operationLimitPlugins({ exposeSchema: config.exposeSchema }),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {

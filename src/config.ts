@@ -30,6 +30,7 @@ const environmentSchema = z.object({
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TOKEN_TTL: z.string().regex(durationPattern, 'must be a duration such as 3600, 90m, 12h or 7d').default('7d'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  EXPOSE_SCHEMA: z.enum(['true', 'false']).optional(),
   ALLOWED_ORIGINS: z
     .string()
     .transform((list) =>
@@ -56,6 +57,8 @@ export type Config = {
   jwtSecret: string;
   tokenTtlSeconds: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Introspection, GraphiQL and field suggestions; off in production unless EXPOSE_SCHEMA=true. */
+  exposeSchema: boolean;
   /** Browser origins besides the server's own that may open a WebSocket (localhost too outside production). */
   allowedOrigins: string[];
 };
@@ -97,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenTtlSeconds,
     logLevel: values.LOG_LEVEL,
     allowedOrigins: values.ALLOWED_ORIGINS,
+    exposeSchema: values.EXPOSE_SCHEMA ? values.EXPOSE_SCHEMA === 'true' : values.NODE_ENV !== 'production',
   };
 }
 

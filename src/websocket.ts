@@ -22,7 +22,7 @@ export const MAX_FRAME_BYTES = 64 * 1024;
 /** Active subscriptions one socket may hold. */
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
 /** Bytes waiting to be sent to a peer before it counts as a slow consumer and is disconnected. */
-export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Close code for a slow consumer: try again later (it resumes from its cursor). */
 export const CLOSE_SLOW_CONSUMER = 1013;
 /** Close code on shutdown: going away. */
@@ -130,14 +130,17 @@ export function attachWebSocketServer(
             disconnectSlowConsumer: () => closeSocket(extra.socket, CLOSE_SLOW_CONSUMER, 'Slow consumer'),
           },
         });
+        // Parse and validation errors, including the operation limits, which
+        // throw from inside validation, answer this subscription only.
         let document;
         try {
           document = parse(payload.query);
+          const errors = validate(schema, document);
+          if (errors.length > 0) return errors;
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError('Syntax error.')];
+          if (error instanceof GraphQLError) return [error];
+          throw error;
         }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
         state.subscriptions.add(id);
         const args: ExecutionArgs & { rootValue: unknown } = {
           schema,

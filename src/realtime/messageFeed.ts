@@ -91,12 +91,13 @@ export class MessageFeed {
 
   async start(): Promise<void> {
     this.delivered = await currentEventPosition(this.dataSource);
-    this.unsubscribe = await this.bus.subscribe('messageEvents', ({ position }) => {
-      if (position > this.delivered) this.catchUp();
-    });
+    this.unsubscribe = await this.bus.subscribe('messageEvents', ({ position }) => this.ring(position));
     this.bus.onReconnect(() => this.catchUp());
-    this.pollTimer = setInterval(() => this.catchUp(), POLL_INTERVAL_MS);
-    this.pollTimer.unref();
+    // The in-process bus loses nothing; Redis pub/sub drops what it cannot deliver.
+    if (this.bus.lossy) {
+      this.pollTimer = setInterval(() => this.catchUp(), POLL_INTERVAL_MS);
+      this.pollTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
@@ -107,8 +108,15 @@ export class MessageFeed {
 
   /** Rings the bell after this instance committed an event. */
   async announce(position: number): Promise<void> {
-    this.catchUp();
+    this.ring(position);
     await this.bus.publish('messageEvents', { position });
+  }
+
+  /** Event `position` is committed: deliver it, or, with nobody listening here, just note it without reading. */
+  private ring(position: number): void {
+    if (position <= this.delivered) return;
+    if (this.listeners.size === 0 && !this.draining) this.delivered = position;
+    else this.catchUp();
   }
 
   listen(listener: FeedListener): () => void {
@@ -118,6 +126,8 @@ export class MessageFeed {
 
   /** Delivers every committed event after the last delivered one; runs one drain at a time. */
   catchUp(): void {
+    // Nobody listens on this instance: a later subscriber starts live or replays from the database.
+    if (this.listeners.size === 0) return;
     if (this.draining) {
       this.drainAgain = true;
       return;

@@ -6,7 +6,7 @@ import { EventQueue, QueueOverflowError } from './eventQueue.js';
 import { type DeliveredEvent, EVENT_BATCH, hydrateEvents, type MessageFeed } from './messageFeed.js';
 
 /** Events one subscriber may have queued before it counts as too slow and is cut off. */
-export const MAX_QUEUED_EVENTS = 10_000;
+export const MAX_QUEUED_EVENTS = 2_000;
 
 export type MessageStreamOptions = {
   viewerId: number;

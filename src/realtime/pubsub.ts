@@ -21,6 +21,8 @@ export type Bus = {
   onReconnect(listener: () => void): void;
   /** False while Redis is configured but unreachable. */
   healthy(): boolean;
+  /** Whether a published message can be lost (Redis pub/sub), so consumers must also poll the database. */
+  lossy: boolean;
   /** A Redis client for shared state (presence, typing), or null on the in-process bus. */
   redis: Redis | null;
   /** Prefix for every Redis key of this deployment. */
@@ -49,6 +51,7 @@ function createInProcessBus(keyPrefix: string): Bus {
     onDisconnect: () => undefined,
     onReconnect: () => undefined,
     healthy: () => true,
+    lossy: false,
     redis: null,
     close: async () => undefined,
   };
@@ -111,6 +114,7 @@ function createRedisBus(url: string, keyPrefix: string, logger: Logger): Bus {
     onDisconnect: (listener) => void disconnectListeners.push(listener),
     onReconnect: (listener) => void reconnectListeners.push(listener),
     healthy: () => subscriberReady && publisher.status === 'ready',
+    lossy: true,
     redis: commands,
     keyPrefix,
     async close() {

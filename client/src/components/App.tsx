@@ -1,0 +1,43 @@
+// Logged out: the login view. Logged in: the chat, for exactly one token;
+// when the server stops accepting it the user is sent back to log in.
+import { useCallback, useEffect, useState } from 'react';
+import { clearToken, loadToken, saveToken } from '../lib/auth.js';
+import { ChatApp } from './ChatApp.js';
+import { LoginView } from './LoginView.js';
+
+const TOKEN_STORAGE_KEY = 'chat.token';
+
+export function App() {
+  const [token, setToken] = useState(() => loadToken(localStorage));
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const logIn = useCallback((fresh: string) => {
+    saveToken(localStorage, fresh);
+    setNotice(null);
+    setToken(fresh);
+  }, []);
+
+  const sessionEnded = useCallback(() => {
+    clearToken(localStorage);
+    setToken(null);
+    setNotice('Your session has expired. Log in again.');
+  }, []);
+
+  const logOut = useCallback(() => {
+    clearToken(localStorage);
+    setToken(null);
+    setNotice(null);
+  }, []);
+
+  // Logging in or out in another tab does the same here.
+  useEffect(() => {
+    const onStorage = (event: StorageEvent) => {
+      if (event.key === TOKEN_STORAGE_KEY || event.key === null) setToken(loadToken(localStorage));
+    };
+    window.addEventListener('storage', onStorage);
+    return () => window.removeEventListener('storage', onStorage);
+  }, []);
+
+  if (!token) return <LoginView onAuthenticated={logIn} notice={notice} />;
+  return <ChatApp key={token} token={token} onSessionEnded={sessionEnded} onLogOut={logOut} />;
+}

@@ -1,0 +1,180 @@
+// The signed-in app: one api (HTTP + socket) per token, the session state,
+// and the layout: list and conversation side by side on wide screens, one at
+// a time on narrow ones (the URL hash says which conversation is open).
+import { useCallback, useEffect, useState } from 'react';
+import { Provider as UrqlProvider } from 'urql';
+import { graphql } from '../gql/index.js';
+import { type Api, createApi } from '../lib/api.js';
+import { tokenExpiry } from '../lib/auth.js';
+import type { User } from '../lib/conversations.js';
+import { errorCode } from '../lib/errors.js';
+import { type ConnectionEvents, createConnectionEvents, SessionProvider, useSession } from '../session.js';
+import { ConversationList } from './ConversationList.js';
+import { ConversationView } from './ConversationView.js';
+import { NewConversation } from './NewConversation.js';
+
+const MeQuery = graphql(`
+  query Me {
+    me {
+      ...UserFields
+    }
+  }
+`);
+
+/** setTimeout's largest delay; a longer-lived token is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type Props = { token: string; onSessionEnded(): void; onLogOut(): void };
+
+export function ChatApp({ token, onSessionEnded, onLogOut }: Props) {
+  const [connection, setConnection] = useState<{ api: Api; events: ConnectionEvents } | null>(null);
+  const [viewer, setViewer] = useState<User | null>(null);
+  const [failed, setFailed] = useState(false);
+
+  useEffect(() => {
+    const events = createConnectionEvents();
+    const api = createApi(() => token, events.emit);
+    setConnection({ api, events });
+    return () => api.dispose();
+  }, [token]);
+
+  // A token that expires while the page is open ends the session on time, not on the next failure.
+  useEffect(() => {
+    const expiry = tokenExpiry(token);
+    if (!expiry) return;
+    const timer = setTimeout(onSessionEnded, Math.min(Math.max(0, expiry.getTime() - Date.now()), MAX_TIMER_MS));
+    return () => clearTimeout(timer);
+  }, [token, onSessionEnded]);
+
+  useEffect(() => {
+    if (!connection) return;
+    let stopped = false;
+    const load = async () => {
+      const result = await connection.api.client.query(MeQuery, {}).toPromise();
+      if (stopped) return;
+      if (result.data?.me) setViewer(result.data.me);
+      else if (result.data || errorCode(result.error) === 'UNAUTHENTICATED') onSessionEnded();
+      else {
+        setFailed(true);
+        setTimeout(() => void load(), 2_000);
+      }
+    };
+    void load();
+    return () => {
+      stopped = true;
+    };
+  }, [connection, onSessionEnded]);
+
+  if (!connection || !viewer) {
+    return (
+      <div className="splash" role="status">
+        {failed ? 'Cannot reach the server. Retrying…' : 'Loading…'}
+      </div>
+    );
+  }
+  return (
+    <UrqlProvider value={connection.api.client}>
+      <SessionProvider
+        api={connection.api}
+        viewer={viewer}
+        connectionEvents={connection.events}
+        onSessionEnded={onSessionEnded}
+      >
+        <ChatLayout onLogOut={onLogOut} />
+      </SessionProvider>
+    </UrqlProvider>
+  );
+}
+
+const CONVERSATION_HASH = /^#\/c\/(.+)$/;
+
+function conversationFromHash(): string | null {
+  const match = CONVERSATION_HASH.exec(window.location.hash);
+  return match ? decodeURIComponent(match[1]!) : null;
+}
+
+export function conversationHref(conversationId: string): string {
+  return `#/c/${encodeURIComponent(conversationId)}`;
+}
+
+function useOpenConversation(): [string | null, (conversationId: string | null) => void] {
+  const [conversationId, setConversationId] = useState(conversationFromHash);
+  useEffect(() => {
+    const onHashChange = () => setConversationId(conversationFromHash());
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
+  }, []);
+  const open = useCallback((next: string | null) => {
+    window.location.hash = next ? conversationHref(next) : '';
+    setConversationId(next);
+  }, []);
+  return [conversationId, open];
+}
+
+function ChatLayout({ onLogOut }: { onLogOut(): void }) {
+  const session = useSession();
+  const [activeId, open] = useOpenConversation();
+  const [creating, setCreating] = useState(false);
+
+  const unread = Object.values(session.state.conversations).reduce((sum, item) => sum + item.unreadCount, 0);
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Chat` : 'Chat';
+  }, [unread]);
+
+  return (
+    <div className="chat" data-view={activeId ? 'conversation' : 'list'}>
+      {session.connection === 'reconnecting' && (
+        <p className="connection-banner" role="status">
+          Connection lost. Reconnecting…
+        </p>
+      )}
+      {session.loadError && (
+        <p className="connection-banner" role="alert">
+          {session.loadError}
+        </p>
+      )}
+      <aside className="sidebar">
+        <header className="sidebar-header">
+          <div className="me">
+            <h1 className="app-title">Chat</h1>
+            <span className="me-name" title={`@${session.viewer.username}`}>
+              {session.viewer.displayName}
+            </span>
+          </div>
+          <div className="sidebar-actions">
+            <button type="button" className="button ghost small" onClick={onLogOut}>
+              Log out
+            </button>
+            <button
+              type="button"
+              className="button primary small"
+              aria-expanded={creating}
+              onClick={() => setCreating((value) => !value)}
+            >
+              New conversation
+            </button>
+          </div>
+        </header>
+        {creating && (
+          <NewConversation
+            onClose={() => setCreating(false)}
+            onOpened={(conversationId) => {
+              setCreating(false);
+              open(conversationId);
+            }}
+          />
+        )}
+        <ConversationList activeId={activeId} />
+      </aside>
+      <main className="pane">
+        {activeId ? (
+          <ConversationView key={activeId} conversationId={activeId} onBack={() => open(null)} />
+        ) : (
+          <div className="pane-empty">
+            <p>Pick a conversation, or start a new one.</p>
+          </div>
+        )}
+      </main>
+    </div>
+  );
+}

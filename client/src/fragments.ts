@@ -1,0 +1,52 @@
+// The shapes the whole client keeps in its state; operations spread them.
+import { graphql } from './gql/index.js';
+
+export const UserFields = graphql(`
+  fragment UserFields on User {
+    id
+    username
+    displayName
+    online
+    lastSeenAt
+  }
+`);
+
+export const MessageFields = graphql(`
+  fragment MessageFields on Message {
+    id
+    body
+    clientMessageId
+    createdAt
+    editedAt
+    deletedAt
+    conversation {
+      id
+    }
+    sender {
+      id
+      username
+      displayName
+    }
+    reactions {
+      emoji
+      count
+      reactedByMe
+    }
+  }
+`);
+
+export const ConversationFields = graphql(`
+  fragment ConversationFields on Conversation {
+    id
+    kind
+    title
+    createdAt
+    unreadCount
+    members {
+      ...UserFields
+    }
+    lastMessage {
+      ...MessageFields
+    }
+  }
+`);

@@ -1,12 +1,15 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, maskError, useReadinessCheck } from 'graphql-yoga';
 import { bearerToken, createTokenService } from './auth/tokens.js';
+import { clientAddress } from './clientAddress.js';
 import type { Config } from './config.js';
 import { createContext, createSocketContext, type Services } from './context.js';
 import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import type { Logger } from './logger.js';
+import { RateLimiter } from './rateLimit.js';
 import { startRealtime } from './realtime/index.js';
 import { schema } from './schema/index.js';
 import { operationLimitPlugins } from './operationLimits.js';
@@ -18,6 +21,8 @@ export const GRAPHQL_PATH = '/graphql';
 const CLIENT_DIST_DIR = fileURLToPath(new URL('../client/dist', import.meta.url));
 /** /ready fails when the database does not answer within this time. */
 const READINESS_TIMEOUT_MS = 2_000;
+/** Largest request body accepted; larger ones get 413 before being read. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 /** On shutdown, in-flight requests get this long to finish before connections are cut. */
 const DRAIN_TIMEOUT_MS = 5_000;
 
@@ -61,6 +66,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
     logger,
     realtime,
+    rateLimiter: new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger),
   };
   let stopping = false;
 
@@ -71,10 +77,12 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     graphiql: config.exposeSchema ? { subscriptionsProtocol: 'WS', title: 'Chat API' } : false,
     logging: logger.child({ component: 'yoga' }),
     context: (initial) => {
-      const socket = initial.webSocket as { viewerId: number; disconnectSlowConsumer: () => void } | undefined;
-      if (socket) return createSocketContext(services, socket.viewerId, socket.disconnectSlowConsumer);
+      const socket = initial.webSocket as Parameters<typeof createSocketContext>[1] | undefined;
+      if (socket) return createSocketContext(services, socket);
       const request = initial.request as Request;
-      return createContext(services, bearerToken(request.headers.get('authorization')));
+      const req = initial.req as IncomingMessage;
+      const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustProxyHops);
+      return createContext(services, bearerToken(request.headers.get('authorization')), ip);
     },
     maskedErrors: {
       // Never in "development" mode: internals stay masked everywhere; the log keeps them.
@@ -84,7 +92,10 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
         return masked;
       },
     },
+    // Batching stays off (Yoga's default): one operation per request.
     plugins: [
+      // A cross-site form or simple GET cannot run an operation: it needs a JSON body or a custom header.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
       ...operationLimitPlugins({ exposeSchema: config.exposeSchema }),
       useReadinessCheck({
         endpoint: '/ready',
@@ -110,6 +121,18 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     inFlight++;
     res.once('close', () => inFlight--);
     if (serveClient(req, res)) return;
+    if (req.method === 'POST') {
+      const length = req.headers['content-length'];
+      // Refused from the header alone, so an oversized body is never buffered.
+      if (length === undefined) {
+        res.writeHead(411, { connection: 'close' }).end();
+        return;
+      }
+      if (Number(length) > MAX_BODY_BYTES) {
+        res.writeHead(413, { connection: 'close' }).end();
+        return;
+      }
+    }
     if (req.url === '/') {
       res.writeHead(302, { location: GRAPHQL_PATH }).end(); // no client built: show GraphiQL
       return;

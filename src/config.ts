@@ -1,11 +1,31 @@
 // The one place that reads process.env. Every variable is validated here so a
 // bad deployment fails at start with a message naming the variable.
 import { z } from 'zod';
+import { RATE_LIMITED_ACTIONS, type RateLimitedAction, type RateRules } from './rateLimit.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Used only outside production, so `npm start` works with no setup. */
 const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production';
+
+/** Default rate limits: a burst, then a steady rate per second. */
+const DEFAULT_RATE_RULES: RateRules = {
+  sendMessage: { burst: 30, perSecond: 5 },
+  setTyping: { burst: 10, perSecond: 2 },
+  reaction: { burst: 30, perSecond: 5 },
+  signUpPerIp: { burst: 10, perSecond: 0.05 },
+  logInPerIp: { burst: 30, perSecond: 0.5 },
+  logInPerUsername: { burst: 10, perSecond: 0.1 },
+  connectPerIp: { burst: 30, perSecond: 3 },
+  subscribePerSocket: { burst: 200, perSecond: 20 },
+};
+
+/** RATE_LIMIT_SEND_MESSAGE for sendMessage, and so on. */
+export function rateLimitVariable(action: RateLimitedAction): string {
+  return `RATE_LIMIT_${action.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+}
+
+const rateRulePattern = /^\s*(\d+)\s*,\s*(\d+(?:\.\d+)?)\s*$/;
 
 const durationPattern = /^(\d+)\s*(s|m|h|d)?$/;
 const durationUnits = { s: 1, m: 60, h: 3600, d: 86400 } as const;
@@ -31,6 +51,20 @@ const environmentSchema = z.object({
   TOKEN_TTL: z.string().regex(durationPattern, 'must be a duration such as 3600, 90m, 12h or 7d').default('7d'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   EXPOSE_SCHEMA: z.enum(['true', 'false']).optional(),
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  ...Object.fromEntries(
+    RATE_LIMITED_ACTIONS.map((action) => [
+      rateLimitVariable(action),
+      z
+        .string()
+        .regex(rateRulePattern, 'must be "burst,perSecond", e.g. "30,5"')
+        .refine(
+          (text) => Number(rateRulePattern.exec(text)![1]) >= 1 && Number(rateRulePattern.exec(text)![2]) > 0,
+          'burst must be at least 1 and the rate above 0',
+        )
+        .optional(),
+    ]),
+  ),
   ALLOWED_ORIGINS: z
     .string()
     .transform((list) =>
@@ -59,6 +93,9 @@ export type Config = {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Introspection, GraphiQL and field suggestions; off in production unless EXPOSE_SCHEMA=true. */
   exposeSchema: boolean;
+  /** How many proxies in front append to X-Forwarded-For; 0 trusts none and uses the socket address. */
+  trustProxyHops: number;
+  rateRules: RateRules;
   /** Browser origins besides the server's own that may open a WebSocket (localhost too outside production). */
   allowedOrigins: string[];
 };
@@ -100,6 +137,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenTtlSeconds,
     logLevel: values.LOG_LEVEL,
     allowedOrigins: values.ALLOWED_ORIGINS,
+    trustProxyHops: values.TRUST_PROXY,
+    rateRules: Object.fromEntries(
+      RATE_LIMITED_ACTIONS.map((action) => {
+        const text = (values as Record<string, unknown>)[rateLimitVariable(action)] as string | undefined;
+        const match = text ? rateRulePattern.exec(text)! : null;
+        return [action, match ? { burst: Number(match[1]), perSecond: Number(match[2]) } : DEFAULT_RATE_RULES[action]];
+      }),
+    ) as RateRules,
     exposeSchema: values.EXPOSE_SCHEMA ? values.EXPOSE_SCHEMA === 'true' : values.NODE_ENV !== 'production',
   };
 }

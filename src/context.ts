@@ -3,6 +3,7 @@ import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
 import type { Logger } from './logger.js';
+import type { RateLimiter } from './rateLimit.js';
 import type { Realtime } from './realtime/index.js';
 
 /** What the app builds once at start and every request shares. */
@@ -12,6 +13,7 @@ export type Services = {
   tokens: TokenService;
   logger: Logger;
   realtime: Realtime;
+  rateLimiter: RateLimiter;
 };
 
 export type Viewer = { id: number };
@@ -20,6 +22,8 @@ export type Viewer = { id: number };
 export type Context = Services & {
   viewer: Viewer | null;
   loaders: Loaders;
+  /** The client's address (see clientAddress.ts), for per-IP limits. */
+  clientIp: string;
   /** On a WebSocket: disconnects a subscriber that fell too far behind (it resumes from its cursor). */
   disconnectSlowConsumer?: () => void;
 };
@@ -28,16 +32,29 @@ export type Context = Services & {
  * Resolves the caller from a bearer token. A valid token whose user no longer
  * exists authenticates no one.
  */
-export async function createContext(services: Services, token: string | null): Promise<Context> {
+export async function createContext(services: Services, token: string | null, clientIp: string): Promise<Context> {
   const claims = token ? await services.tokens.verify(token) : null;
   const loaders = newLoaders(services, claims?.userId ?? null);
   const user = claims ? await loaders.user.load(claims.userId) : null;
-  return { ...services, viewer: user ? { id: user.id } : null, loaders };
+  return { ...services, viewer: user ? { id: user.id } : null, loaders, clientIp };
 }
 
 /** The context of one operation on an authenticated WebSocket (the token was checked at ConnectionInit). */
-export function createSocketContext(services: Services, viewerId: number, disconnectSlowConsumer: () => void): Context {
-  return { ...services, viewer: { id: viewerId }, loaders: newLoaders(services, viewerId), disconnectSlowConsumer };
+export function createSocketContext(
+  services: Services,
+  {
+    viewerId,
+    clientIp,
+    disconnectSlowConsumer,
+  }: { viewerId: number; clientIp: string; disconnectSlowConsumer: () => void },
+): Context {
+  return {
+    ...services,
+    viewer: { id: viewerId },
+    loaders: newLoaders(services, viewerId),
+    clientIp,
+    disconnectSlowConsumer,
+  };
 }
 
 export function newLoaders(services: Services, viewerId: number | null): Loaders {

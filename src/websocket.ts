@@ -1,6 +1,7 @@
 // GraphQL over WebSocket (graphql-ws) on the HTTP server's port and path,
 // every operation routed through Yoga's envelop (parse, validate, context,
 // execute, subscribe) so the plugins and limits that guard HTTP guard sockets too.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode } from 'graphql-ws';
@@ -10,6 +11,7 @@ import { GraphQLError } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from './auth/tokens.js';
+import { clientAddress } from './clientAddress.js';
 import type { Services } from './context.js';
 import { User } from './db/entities/index.js';
 
@@ -33,6 +35,9 @@ const CLOSE_GRACE_MS = 2_000;
 /** What the server keeps per socket, in graphql-ws's `extra`. */
 type SocketState = {
   viewerId?: number;
+  clientIp: string;
+  /** Names this socket's subscribe-rate bucket. */
+  socketId: string;
   subscriptions: Set<string>;
   expiryTimer?: NodeJS.Timeout;
 };
@@ -79,7 +84,16 @@ export function attachWebSocketServer(
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (webSocket) => wss.emit('connection', webSocket, request));
+    const ip = clientAddress(
+      request.socket.remoteAddress,
+      request.headers['x-forwarded-for'],
+      services.config.trustProxyHops,
+    );
+    // A client opening sockets in a loop is refused before the upgrade.
+    services.rateLimiter.consume('connectPerIp', ip).then(
+      () => wss.handleUpgrade(request, socket, head, (webSocket) => wss.emit('connection', webSocket, request)),
+      () => socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\n\r\n'),
+    );
   });
 
   const { realtime, tokens, logger } = services;
@@ -95,7 +109,16 @@ export function attachWebSocketServer(
         // Closed while the token was checked: onClose has run already, so register nothing.
         if (extra.socket.readyState !== extra.socket.OPEN) return false;
         // From here onClose sees the viewer and undoes the presence registration below, whenever it closes.
-        const state: SocketState = { viewerId: user.id, subscriptions: new Set() };
+        const state: SocketState = {
+          viewerId: user.id,
+          clientIp: clientAddress(
+            extra.request.socket.remoteAddress,
+            extra.request.headers['x-forwarded-for'],
+            services.config.trustProxyHops,
+          ),
+          socketId: randomUUID(),
+          subscriptions: new Set(),
+        };
         extra.state = state;
         // The socket lives no longer than its token: the client reconnects with a fresh one.
         const msLeft = claims.expiresAt.getTime() - Date.now();
@@ -113,6 +136,14 @@ export function attachWebSocketServer(
       async onSubscribe(ctx, id, payload) {
         const extra = ctx.extra as Extra;
         const state = extra.state!;
+        const rate = services.rateLimiter.consumeLocally('subscribePerSocket', state.socketId);
+        if (!rate.allowed) {
+          return [
+            new GraphQLError('Too many subscriptions started; try again later.', {
+              extensions: { code: 'RATE_LIMITED', retryAfterMs: rate.retryAfterMs },
+            }),
+          ];
+        }
         if (state.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
           return [
             new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection.`, {
@@ -127,6 +158,7 @@ export function attachWebSocketServer(
           params: payload,
           webSocket: {
             viewerId: state.viewerId,
+            clientIp: state.clientIp,
             disconnectSlowConsumer: () => closeSocket(extra.socket, CLOSE_SLOW_CONSUMER, 'Slow consumer'),
           },
         });

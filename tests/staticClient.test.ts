@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStaticClientHandler } from '../src/staticClient.js';
+import { CONTENT_SECURITY_POLICY, createStaticClientHandler } from '../src/staticClient.js';
 
 let dir: string;
 let server: Server;
@@ -61,6 +61,18 @@ describe('createStaticClientHandler', () => {
       expect(response.headers['cache-control']).toBe('no-cache');
       expect(response.body).toContain('<div id="root">');
     }
+  });
+
+  it('sends a Content-Security-Policy without inline scripts, and forbids framing and sniffing', async () => {
+    const response = await get('/');
+    const policy = String(response.headers['content-security-policy']);
+    expect(policy).toBe(CONTENT_SECURITY_POLICY);
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).not.toContain('unsafe-inline');
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['referrer-policy']).toBe('no-referrer');
   });
 
   it('serves hashed assets with their type, cached for good', async () => {

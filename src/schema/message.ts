@@ -182,6 +182,7 @@ builder.mutationFields((t) => ({
     description: "Stored durably before it is returned or published. Also ends the sender's typing state there.",
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
     resolve: async (_root, { input }, context) => {
+      await context.rateLimiter.consume('sendMessage', context.viewer!.id);
       const conversation = await requireMembership(context, String(input.conversationId));
       const { message, event } = await storeMessage(context.dataSource, {
         conversationId: conversation.id,
@@ -239,6 +240,7 @@ builder.mutationFields((t) => ({
 }));
 
 async function react(context: Context, messageGlobalId: string, reaction: string, present: boolean): Promise<Message> {
+  await context.rateLimiter.consume('reaction', context.viewer!.id);
   const message = await requireVisibleMessage(context, messageGlobalId);
   if (message.deletedAt) throw notFound('Message');
   const change = await setReaction(context.dataSource, {

@@ -23,6 +23,7 @@ builder.mutationField('setTyping', (t) =>
     description: 'typing=true lasts 5 seconds unless repeated; typing=false ends it at once.',
     args: { conversationId: t.arg.id({ required: true }), typing: t.arg.boolean({ required: true }) },
     resolve: async (_root, args, context) => {
+      await context.rateLimiter.consume('setTyping', context.viewer!.id);
       const conversation = await requireMembership(context, String(args.conversationId));
       await context.realtime.typing.set(conversation.id, context.viewer!.id, args.typing);
       return true;

@@ -93,6 +93,7 @@ builder.mutationFields((t) => ({
     type: AuthPayload,
     args: { input: t.arg({ type: SignUpInput, required: true }) },
     resolve: async (_root, { input }, context) => {
+      await context.rateLimiter.consume('signUpPerIp', context.clientIp);
       const user = await insertUser(context.dataSource, {
         username: input.username,
         displayName: input.displayName ?? input.username,
@@ -106,7 +107,11 @@ builder.mutationFields((t) => ({
     type: AuthPayload,
     args: { input: t.arg({ type: LogInInput, required: true }) },
     resolve: async (_root, { input }, context) => {
-      const user = await findUserByUsername(context.dataSource, input.username.toLowerCase());
+      const username = input.username.toLowerCase();
+      // Per address and per account: guessing one password from many addresses is slowed too.
+      await context.rateLimiter.consume('logInPerIp', context.clientIp);
+      await context.rateLimiter.consume('logInPerUsername', username);
+      const user = await findUserByUsername(context.dataSource, username);
       // Unknown user and wrong password give one answer, in the same time.
       if (!(await verifyPassword(user?.passwordHash, input.password)) || !user) {
         throw unauthenticated('Wrong username or password.');

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect as connectTcp, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { dropMysqlDatabase, TEST_MYSQL_URL } from './server.js';
+import { dropMysqlDatabase, TEST_MYSQL_URL, UNLIMITED_RATES } from './server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -100,6 +100,7 @@ export async function startInstance(env: Record<string, string>): Promise<Instan
       PORT: String(port),
       LOG_LEVEL: 'warn',
       JWT_SECRET: 'test-secret-that-is-at-least-32-characters-long',
+      ...UNLIMITED_RATES,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

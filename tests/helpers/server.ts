@@ -6,13 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { type App, buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, rateLimitVariable } from '../../src/config.js';
+import { RATE_LIMITED_ACTIONS } from '../../src/rateLimit.js';
 import { createLogger } from '../../src/logger.js';
 
 /** MariaDB on this machine; override with TEST_MYSQL_URL (no database in the path). */
 export const TEST_MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 
 export type DatabaseKind = 'mysql' | 'sqlite';
+
+/** Rate limits out of the way; the tests of the limits themselves pass their own. */
+export const UNLIMITED_RATES: Record<string, string> = Object.fromEntries(
+  RATE_LIMITED_ACTIONS.map((action) => [rateLimitVariable(action), '1000000,1000000']),
+);
 
 export type TestServer = {
   url: string;
@@ -55,6 +61,7 @@ export async function startServer(database: DatabaseKind, options: StartOptions 
       : { SQLITE_PATH: join(sqliteDir!, 'chat.sqlite') }),
     // Servers of concurrent tests may share one Redis: keep their keys and channels apart.
     REDIS_KEY_PREFIX: `${name}:`,
+    ...UNLIMITED_RATES,
     ...env,
   });
   const queries: string[] = [];

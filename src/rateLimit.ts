@@ -1,0 +1,111 @@
+// Token-bucket rate limits, shared by every instance through Redis when it is
+// configured. Hand-written rather than @envelop/rate-limiter because a limit
+// must never make a send fail while Redis is down: each check falls back to a
+// per-process bucket until Redis answers again.
+import type { Redis } from 'ioredis';
+import { ApiError } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** `burst` requests at once, refilled at `perSecond`. */
+export type RateRule = { burst: number; perSecond: number };
+
+export const RATE_LIMITED_ACTIONS = [
+  'sendMessage',
+  'setTyping',
+  'reaction',
+  'signUpPerIp',
+  'logInPerIp',
+  'logInPerUsername',
+  'connectPerIp',
+  'subscribePerSocket',
+] as const;
+export type RateLimitedAction = (typeof RATE_LIMITED_ACTIONS)[number];
+export type RateRules = Record<RateLimitedAction, RateRule>;
+
+type Outcome = { allowed: boolean; retryAfterMs: number };
+
+// KEYS[1] bucket; ARGV burst, perSecond. Time from Redis, so instances' clocks don't matter.
+const TAKE_SCRIPT = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local burst = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2]) / 1000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local allowed = 0
+local retry = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  retry = math.ceil((1 - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
+return { allowed, retry }`;
+
+/** The same bucket in this process's memory. */
+class LocalBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  take(key: string, rule: RateRule, now = Date.now()): Outcome {
+    const rate = rule.perSecond / 1000;
+    const bucket = this.buckets.get(key) ?? { tokens: rule.burst, at: now };
+    bucket.tokens = Math.min(rule.burst, bucket.tokens + Math.max(0, now - bucket.at) * rate);
+    bucket.at = now;
+    this.buckets.delete(key); // re-inserted last: the Map stays in least-recently-used order
+    this.buckets.set(key, bucket);
+    if (this.buckets.size > 100_000) this.buckets.delete(this.buckets.keys().next().value!);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return { allowed: true, retryAfterMs: 0 };
+    }
+    return { allowed: false, retryAfterMs: Math.ceil((1 - bucket.tokens) / rate) };
+  }
+}
+
+export class RateLimiter {
+  private readonly local = new LocalBuckets();
+
+  constructor(
+    private readonly rules: RateRules,
+    private readonly redis: Redis | null,
+    private readonly keyPrefix: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Takes one token for `action` by `who`; RATE_LIMITED with retryAfterMs when none is left. */
+  async consume(action: RateLimitedAction, who: string | number): Promise<void> {
+    const outcome = await this.take(action, String(who));
+    if (!outcome.allowed) {
+      throw new ApiError('RATE_LIMITED', 'Too many requests; try again later.', { retryAfterMs: outcome.retryAfterMs });
+    }
+  }
+
+  /** A per-process check, for limits that concern one connection only. */
+  consumeLocally(action: RateLimitedAction, who: string): Outcome {
+    return this.local.take(`${action}:${who}`, this.rules[action]);
+  }
+
+  private async take(action: RateLimitedAction, who: string): Promise<Outcome> {
+    const rule = this.rules[action];
+    const key = `${action}:${who}`;
+    if (this.redis && this.redis.status === 'ready') {
+      try {
+        const [allowed, retryAfterMs] = (await this.redis.eval(
+          TAKE_SCRIPT,
+          1,
+          `${this.keyPrefix}rate:${key}`,
+          rule.burst,
+          rule.perSecond,
+        )) as [number, number];
+        return { allowed: allowed === 1, retryAfterMs };
+      } catch (error) {
+        this.logger.debug({ err: (error as Error).message }, 'rate limit falls back to this process');
+      }
+    }
+    return this.local.take(key, rule);
+  }
+}

@@ -127,10 +127,19 @@ export type MessagePageRequest = {
   limit: number;
 };
 
+/**
+ * The (conversationId, id) index, named because MariaDB otherwise reads it by
+ * conversationId alone and walks the whole conversation down to the cursor:
+ * 1.4 s instead of 0.4 ms for a page deep in a million messages. Only MySQL
+ * takes the hint; SQLite plans the range on its own.
+ */
+const HISTORY_INDEX = 'IDX_messages_conversation_id';
+
 /** One keyset page of a conversation's history, in the order it was read. */
 export function readMessages(dataSource: DataSource, request: MessagePageRequest): Promise<Message[]> {
   const query = dataSource.manager
     .createQueryBuilder(Message, 'message')
+    .useIndex(HISTORY_INDEX)
     .where('message.conversationId = :conversationId', { conversationId: request.conversationId })
     .orderBy('message.id', request.direction === 'forward' ? 'ASC' : 'DESC')
     .limit(request.limit);
@@ -148,6 +157,7 @@ export async function hasMessageBeyond(
 ): Promise<boolean> {
   const row = await dataSource.manager
     .createQueryBuilder(Message, 'message')
+    .useIndex(HISTORY_INDEX)
     .select('message.id')
     .where('message.conversationId = :conversationId', { conversationId })
     .andWhere(side === 'atOrBefore' ? 'message.id <= :id' : 'message.id >= :id', { id })

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { freePort, waitFor as waitUntil } from '../helpers/processes.js';
+import { UNLIMITED_RATES } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const ARTIFACTS_DIR = join(ROOT, 'test-artifacts');
@@ -61,6 +62,8 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
           SQLITE_PATH: join(dataDir, 'chat.sqlite'),
           JWT_SECRET: 'e2e-secret-that-is-at-least-32-characters-long',
           LOG_LEVEL: 'info',
+          // The tests seed history through the API; a test of the limits passes its own.
+          ...UNLIMITED_RATES,
           ...env,
         },
       });

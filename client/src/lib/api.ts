@@ -79,6 +79,8 @@ export function createApi(getToken: () => string | null, listener: ConnectionLis
     },
     // Every read goes to the server: live state is kept by the app from events, not by a document cache.
     requestPolicy: 'network-only',
+    // POST with a JSON body even for queries: the server's CSRF protection refuses header-less GETs.
+    preferGetMethod: false,
   });
 
   return {

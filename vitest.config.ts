@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
@@ -9,6 +9,8 @@ export default defineConfig({
   },
   test: {
     include: ['tests/**/*.test.ts'],
+    // Minutes-long fault tests run with `npm run test:faults`.
+    exclude: [...configDefaults.exclude, 'tests/faults/**'],
     setupFiles: ['tests/helpers/setup.ts'],
     // Each file starts its own servers and databases; two at a time suits a 2-core machine.
     pool: 'forks',

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
@@ -12,6 +12,7 @@ import type { Logger } from './logger.js';
 import { RateLimiter } from './rateLimit.js';
 import { startRealtime } from './realtime/index.js';
 import { schema } from './schema/index.js';
+import { useErrorCodes } from './errorCodes.js';
 import { operationLimitPlugins } from './operationLimits.js';
 import { createStaticClientHandler } from './staticClient.js';
 import { attachWebSocketServer, type OriginPolicy } from './websocket.js';
@@ -37,6 +38,13 @@ export type App = {
    */
   stop(options?: { readinessGraceMs?: number }): Promise<void>;
 };
+
+/** Answers a request before Yoga sees it, with a GraphQL-shaped JSON error. */
+function refuse(res: ServerResponse, status: number, message: string): void {
+  res
+    .writeHead(status, { 'content-type': 'application/json', connection: 'close' })
+    .end(JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] }));
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
@@ -97,6 +105,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       // A cross-site form or simple GET cannot run an operation: it needs a JSON body or a custom header.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
       ...operationLimitPlugins({ exposeSchema: config.exposeSchema }),
+      useErrorCodes(),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {
@@ -124,14 +133,9 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     if (req.method === 'POST') {
       const length = req.headers['content-length'];
       // Refused from the header alone, so an oversized body is never buffered.
-      if (length === undefined) {
-        res.writeHead(411, { connection: 'close' }).end();
-        return;
-      }
-      if (Number(length) > MAX_BODY_BYTES) {
-        res.writeHead(413, { connection: 'close' }).end();
-        return;
-      }
+      if (length === undefined) return refuse(res, 411, 'A request body needs a Content-Length.');
+      if (Number(length) > MAX_BODY_BYTES)
+        return refuse(res, 413, `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
     }
     if (req.url === '/') {
       res.writeHead(302, { location: GRAPHQL_PATH }).end(); // no client built: show GraphiQL

@@ -7,13 +7,14 @@ import type { Duplex } from 'node:stream';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { ExecutionArgs } from 'graphql';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from './auth/tokens.js';
 import { clientAddress } from './clientAddress.js';
 import type { Services } from './context.js';
 import { User } from './db/entities/index.js';
+import { tagErrorCodes } from './errorCodes.js';
 
 /** ConnectionInit must arrive this soon after the socket opens (else 4408). */
 export const CONNECTION_INIT_TIMEOUT_MS = 3_000;
@@ -31,6 +32,9 @@ export const CLOSE_SLOW_CONSUMER = 1013;
 export const CLOSE_GOING_AWAY = 1001;
 /** How long a closing handshake may take before the socket is dropped. */
 const CLOSE_GRACE_MS = 2_000;
+
+/** graphql-transport-ws message types only a server sends. */
+const SERVER_ONLY_MESSAGES = new Set<unknown>(['connection_ack', 'next', 'error', 'complete_from_server']);
 
 /** What the server keeps per socket, in graphql-ws's `extra`. */
 type SocketState = {
@@ -104,7 +108,15 @@ export function attachWebSocketServer(
       async onConnect(ctx) {
         const extra = ctx.extra as Extra;
         const claims = await tokens.verify(tokenOf(ctx.connectionParams) ?? '');
-        const user = claims ? await services.dataSource.manager.findOneBy(User, { id: claims.userId }) : null;
+        let user;
+        try {
+          user = claims ? await services.dataSource.manager.findOneBy(User, { id: claims.userId }) : null;
+        } catch (error) {
+          // The database is down: close with 4500 and a masked reason (isProd below), not 4403,
+          // so a client keeps its token and reconnects later.
+          logger.error({ err: error }, 'could not authenticate a socket');
+          throw new Error('Internal server error');
+        }
         if (!claims || !user) return false; // graphql-ws closes with 4403 Forbidden
         // Closed while the token was checked: onClose has run already, so register nothing.
         if (extra.socket.readyState !== extra.socket.OPEN) return false;
@@ -167,11 +179,26 @@ export function attachWebSocketServer(
         let document;
         try {
           document = parse(payload.query);
-          const errors = validate(schema, document);
-          if (errors.length > 0) return errors;
         } catch (error) {
-          if (error instanceof GraphQLError) return [error];
-          throw error;
+          if (!(error instanceof GraphQLError)) throw error;
+          tagErrorCodes([error], 'GRAPHQL_PARSE_FAILED');
+          return [error];
+        }
+        try {
+          const errors = validate(schema, document);
+          if (errors.length > 0) {
+            tagErrorCodes(errors, 'GRAPHQL_VALIDATION_FAILED');
+            return errors;
+          }
+        } catch (error) {
+          if (!(error instanceof GraphQLError)) throw error;
+          tagErrorCodes([error], 'GRAPHQL_VALIDATION_FAILED');
+          return [error];
+        }
+        if (!getOperationAST(document, payload.operationName)) {
+          return [
+            new GraphQLError('No operation of that name in the document.', { extensions: { code: 'BAD_REQUEST' } }),
+          ];
         }
         state.subscriptions.add(id);
         const args: ExecutionArgs & { rootValue: unknown } = {
@@ -184,7 +211,9 @@ export function attachWebSocketServer(
         };
         return args;
       },
-      onNext(ctx) {
+      onNext(ctx, _id, _payload, _args, result) {
+        // E.g. a variable of the wrong type in a mutation sent over the socket.
+        tagErrorCodes(result.errors);
         const socket = (ctx.extra as Extra).socket;
         if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
           closeSocket(socket, CLOSE_SLOW_CONSUMER, 'Slow consumer');
@@ -197,12 +226,34 @@ export function attachWebSocketServer(
       onError(ctx, id) {
         (ctx.extra as Extra).state?.subscriptions.delete(id);
       },
+      // Close reasons and errors never carry internals, whatever NODE_ENV says.
+      isProd: true,
+      // A client sending frames only a server may send (next, connection_ack, …) gets 4400 Bad Request.
+      jsonMessageReviver(key, value) {
+        if (
+          key === '' &&
+          value &&
+          typeof value === 'object' &&
+          SERVER_ONLY_MESSAGES.has((value as { type?: unknown }).type)
+        ) {
+          throw new Error('Message type reserved for the server');
+        }
+        return value;
+      },
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
     },
     wss,
     KEEP_ALIVE_INTERVAL_MS,
   );
+
+  // Malformed frames (bad UTF-8, oversized, bad opcodes) make `ws` emit an error
+  // and close the socket with the right code itself; graphql-ws would also print
+  // each one with console.error, letting any client flood the server's output.
+  wss.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error) => logger.debug({ err: error.message }, 'websocket protocol error'));
+  });
 
   return {
     async close() {

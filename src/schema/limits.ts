@@ -32,6 +32,9 @@ export const messageBody = z
   .transform((text) => text.trim())
   .pipe(lengthBetween('body', 1, MESSAGE_BODY_MAX));
 
+/** Longer than any username or display name can match (and SQLite refuses huge LIKE patterns). */
+export const userSearch = z.string().max(64, 'search must be at most 64 characters.');
+
 export const clientMessageId = lengthBetween('clientMessageId', 1, 64);
 
 /** A group has 2..1000 members counting its creator. */

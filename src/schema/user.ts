@@ -4,7 +4,7 @@ import { findUserByUsername, insertUser, searchUsers } from '../db/users.js';
 import { conflict, unauthenticated } from '../errors.js';
 import { builder } from './builder.js';
 import { decodeId } from './ids.js';
-import { displayName, password, username } from './limits.js';
+import { displayName, password, userSearch, username } from './limits.js';
 import { decodeNumericCursor, encodeCursor, parsePageArgs, toConnection } from './pagination.js';
 
 export const UserRef = builder.node(builder.objectRef<User>('User'), {
@@ -73,7 +73,7 @@ builder.queryFields((t) => ({
     type: UserConnection,
     authScopes: { authenticated: true },
     description: 'Users whose username or displayName contains search (case-insensitive).',
-    args: { search: t.arg.string(), first: t.arg.int(), after: t.arg.string() },
+    args: { search: t.arg.string({ validate: userSearch }), first: t.arg.int(), after: t.arg.string() },
     resolve: async (_root, args, context) => {
       const request = parsePageArgs({ first: args.first, after: args.after });
       const afterId = request.after === null ? null : decodeNumericCursor(USER_CURSOR, request.after, 'after');

@@ -419,7 +419,7 @@ describe('a cluster of two instances', () => {
       await eventually(async () => {
         if (answered) throw new Error(`the send answered before the lock was released: ${JSON.stringify(answered)}`);
         const [rows]: any = await database.query(
-          "SELECT COUNT(*) AS waiting FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'UPDATE `event_sequence`%'",
+          "SELECT COUNT(*) AS waiting FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'UPDATE %event_sequence%'",
         );
         return Number(rows[0].waiting) > 0;
       }, 'the send to wait for the lock');

@@ -12,16 +12,25 @@ import { readCommitted } from './transaction.js';
 
 const SEQUENCE_ROW_ID = 1;
 
-/** Locks the event log for this transaction and returns the next position. */
+/**
+ * Locks the event log for this transaction and returns the next position, in
+ * one round trip: the lock is held until commit, so every statement inside it
+ * delays every other writer. MySQL hands the new value back through
+ * LAST_INSERT_ID(expr) (MariaDB has no UPDATE … RETURNING); SQLite through RETURNING.
+ */
 export async function claimEventPosition(manager: EntityManager): Promise<number> {
-  await manager
-    .createQueryBuilder()
-    .update(EventSequence)
-    .set({ position: () => 'position + 1' })
-    .where('id = :id', { id: SEQUENCE_ROW_ID })
-    .execute();
-  const row = await manager.findOneByOrFail(EventSequence, { id: SEQUENCE_ROW_ID });
-  return row.position;
+  if (manager.connection.options.type === 'mysql') {
+    const result: { insertId: number | string } = await manager.query(
+      'UPDATE event_sequence SET position = LAST_INSERT_ID(position + 1) WHERE id = ?',
+      [SEQUENCE_ROW_ID],
+    );
+    return Number(result.insertId);
+  }
+  const [row]: { position: number }[] = await manager.query(
+    'UPDATE event_sequence SET position = position + 1 WHERE id = ? RETURNING position',
+    [SEQUENCE_ROW_ID],
+  );
+  return Number(row!.position);
 }
 
 /** Appends an event at a position claimed earlier in the same transaction. */

@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import { type DataSource, type EntityManager, In } from 'typeorm';
 import { Conversation, Message, type MessageEvent, Reaction } from './entities/index.js';
 import { claimEventPosition, insertMessageEvent } from './eventLog.js';
 import { isUniqueViolation, readCommitted, transaction } from './transaction.js';
@@ -130,22 +130,30 @@ export type MessagePageRequest = {
 /**
  * The (conversationId, id) index, named because MariaDB otherwise reads it by
  * conversationId alone and walks the whole conversation down to the cursor:
- * 1.4 s instead of 0.4 ms for a page deep in a million messages. Only MySQL
+ * 0.6 s instead of 0.5 ms for a page deep in a million messages. Only MySQL
  * takes the hint; SQLite plans the range on its own.
  */
 const HISTORY_INDEX = 'IDX_messages_conversation_id';
 
-/** One keyset page of a conversation's history, in the order it was read. */
-export function readMessages(dataSource: DataSource, request: MessagePageRequest): Promise<Message[]> {
+/**
+ * One keyset page of a conversation's history, in the order it was read. The
+ * page's ids come from the index alone (MariaDB honours the hint only for a
+ * query the index covers), then the rows by primary key.
+ */
+export async function readMessages(dataSource: DataSource, request: MessagePageRequest): Promise<Message[]> {
   const query = dataSource.manager
     .createQueryBuilder(Message, 'message')
     .useIndex(HISTORY_INDEX)
+    .select('message.id', 'id')
     .where('message.conversationId = :conversationId', { conversationId: request.conversationId })
     .orderBy('message.id', request.direction === 'forward' ? 'ASC' : 'DESC')
     .limit(request.limit);
   if (request.afterId !== null) query.andWhere('message.id > :afterId', { afterId: request.afterId });
   if (request.beforeId !== null) query.andWhere('message.id < :beforeId', { beforeId: request.beforeId });
-  return query.getMany();
+  const ids = (await query.getRawMany<{ id: number | string }>()).map((row) => Number(row.id));
+  if (ids.length === 0) return [];
+  const rows = new Map((await dataSource.manager.findBy(Message, { id: In(ids) })).map((row) => [row.id, row]));
+  return ids.map((id) => rows.get(id)!);
 }
 
 /** Whether the conversation has a message at `id` or on the given side of it (for exact pageInfo). */

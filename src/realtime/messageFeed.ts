@@ -76,6 +76,8 @@ export async function hydrateEvents(dataSource: DataSource, events: MessageEvent
 export class MessageFeed {
   /** The position of the last event handed to listeners. */
   private delivered = 0;
+  /** The highest position a bell announced: a drain started after it reads at least that far. */
+  private announced = 0;
   private readonly listeners = new Set<FeedListener>();
   private draining: Promise<void> | null = null;
   private drainAgain = false;
@@ -114,7 +116,9 @@ export class MessageFeed {
 
   /** Event `position` is committed: deliver it, or, with nobody listening here, just note it without reading. */
   private ring(position: number): void {
-    if (position <= this.delivered) return;
+    // This instance's own bell comes back from the bus: one drain covers both.
+    if (position <= this.delivered || position <= this.announced) return;
+    this.announced = position;
     if (this.listeners.size === 0 && !this.draining) this.delivered = position;
     else this.catchUp();
   }

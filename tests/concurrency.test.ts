@@ -2,12 +2,10 @@
 // conversation per pair, one message per clientMessageId, a read marker that
 // only moves forward, a history with every send exactly once, group additions
 // that stay within the limits, and a deleted message that stays deleted.
-import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import { In } from 'typeorm';
+import { decodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { User } from '../src/db/entities/index.js';
 import { createGroup, data, gql, openDirect, send, signUp, type TestUser, uniqueName } from './helpers/client.js';
-import { type DatabaseKind, startServer, type TestServer } from './helpers/server.js';
+import { type DatabaseKind, seedUsers, startServer, type TestServer } from './helpers/server.js';
 
 const OPEN_DIRECT = 'mutation ($userId: ID!) { openDirectConversation(userId: $userId) { id } }';
 const SEND = `mutation ($input: SendMessageInput!) {
@@ -87,27 +85,6 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database)
     return (await data(url, MEMBERS, { id: conversationId }, user.token)).conversation.members.map(
       (member: any) => member.id,
     );
-  }
-
-  /** Users inserted straight into the database: signing up a thousand through argon2 would take minutes. */
-  async function seedUsers(count: number): Promise<string[]> {
-    const prefix = uniqueName('seed');
-    const rows = Array.from({ length: count }, (_, index) => ({
-      username: `${prefix}_${index}`,
-      displayName: `${prefix}_${index}`,
-      displayNameLower: `${prefix}_${index}`.toLowerCase(),
-      passwordHash: 'not-a-real-hash',
-      createdAt: new Date(),
-      lastSeenAt: null,
-    }));
-    const manager = server.app.services.dataSource.manager;
-    for (let start = 0; start < rows.length; start += 200) await manager.insert(User, rows.slice(start, start + 200));
-    const users = await manager.find(User, {
-      where: { username: In(rows.map((row) => row.username)) },
-      order: { id: 'ASC' },
-    });
-    expect(users).toHaveLength(count);
-    return users.map((user) => encodeGlobalID('User', user.id));
   }
 
   describe('openDirectConversation', () => {
@@ -297,7 +274,7 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database)
 
     it('simultaneous calls never take a group past 1000 members', async () => {
       const creator = await newUser('cap');
-      const [newcomers, existing] = await Promise.all([seedUsers(6), seedUsers(997)]);
+      const [newcomers, existing] = await Promise.all([seedUsers(server, 6), seedUsers(server, 997)]);
       const groupId = (
         await data(
           url,

@@ -4,9 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { buildSchema } from 'graphql';
-import { In } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { User } from '../src/db/entities/index.js';
 import {
   createGroup,
   data,
@@ -19,7 +17,7 @@ import {
   type TestUser,
   uniqueName,
 } from './helpers/client.js';
-import { type DatabaseKind, startServer, type TestServer } from './helpers/server.js';
+import { type DatabaseKind, seedUsers, startServer, type TestServer } from './helpers/server.js';
 
 const CONVERSATION_FIELDS = `id kind title unreadCount members { id } lastMessage { id body sender { id } }`;
 const CONVERSATIONS = `query ($first: Int, $after: String) {
@@ -113,25 +111,6 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
   async function nextMillisecond(): Promise<void> {
     const start = Date.now();
     while (Date.now() <= start) await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-
-  /** Users inserted straight into the database: signing up a thousand through argon2 would take minutes. */
-  async function seedUsers(count: number): Promise<string[]> {
-    const prefix = uniqueName('seed');
-    const now = new Date();
-    const rows = Array.from({ length: count }, (_, index) => ({
-      username: `${prefix}_${index}`,
-      displayName: `${prefix}_${index}`,
-      displayNameLower: `${prefix}_${index}`.toLowerCase(),
-      passwordHash: 'not-a-real-hash',
-      createdAt: now,
-      lastSeenAt: null,
-    }));
-    const manager = server.app.services.dataSource.manager;
-    for (let start = 0; start < rows.length; start += 200) await manager.insert(User, rows.slice(start, start + 200));
-    const users = await manager.findBy(User, { username: In(rows.map((row) => row.username)) });
-    expect(users).toHaveLength(count);
-    return users.map((user) => encodeGlobalID('User', user.id));
   }
 
   describe('the conversation list', () => {
@@ -285,7 +264,7 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
 
     it('allows 1000 members counting the creator and refuses 1001 with BAD_USER_INPUT on memberIds', async () => {
       const creator = await newUser('big');
-      const others = await seedUsers(1000);
+      const others = await seedUsers(server, 1000);
       const tooMany = await gql(url, CREATE_GROUP, { input: { title: 'Too big', memberIds: others } }, creator.token);
       expect(failure(tooMany)).toEqual({ code: 'BAD_USER_INPUT', field: 'memberIds' });
 

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { data, openDirect, send, signUp, type TestUser, uniqueName } from '../helpers/client.js';
+import { data, openDirect, readHistory, send, signUp, uniqueName } from '../helpers/client.js';
 import { type Instance, startInstance } from '../helpers/processes.js';
 import { dropMysqlDatabase, TEST_MYSQL_URL } from '../helpers/server.js';
 import { type Collector, connect, subscribe } from '../helpers/ws.js';
@@ -30,11 +30,6 @@ const MESSAGE_EVENTS = `subscription ($conversationId: ID, $after: String) {
   messageEvents(conversationId: $conversationId, after: $after) { kind cursor message { id body clientMessageId } }
 }`;
 const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id body clientMessageId } }';
-const HISTORY = `query ($id: ID!, $after: String) {
-  messages(conversationId: $id, first: 100, after: $after) {
-    edges { node { id body clientMessageId } } pageInfo { hasNextPage endCursor }
-  }
-}`;
 const EVENT_CURSOR = 'query ($id: ID!) { messages(conversationId: $id, last: 1) { eventCursor } }';
 
 type Message = { id: string; body: string; clientMessageId: string | null };
@@ -42,17 +37,6 @@ type MessageEvent = { kind: string; cursor: string; message: Message };
 
 const clientMessageId = (index: number) => `crash-${index}`;
 const bodyOf = (index: number) => `message ${index}`;
-
-async function history(graphqlUrl: string, user: TestUser, conversationId: string): Promise<Message[]> {
-  const messages: Message[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const page: any = (await data(graphqlUrl, HISTORY, { id: conversationId, after }, user.token)).messages;
-    messages.push(...page.edges.map((edge: any) => edge.node));
-    if (!page.pageInfo.hasNextPage) return messages;
-    after = page.pageInfo.endCursor;
-  }
-}
 
 /** How often each value occurs more than once. */
 function duplicates(values: (string | null)[]): string[] {
@@ -166,7 +150,7 @@ describe('a server process killed in the middle of sends', () => {
     // --- A new process on the same database ---------------------------------------
     const second = await start();
     const url = second.graphqlUrl;
-    const afterCrash = await history(url, bob, direct);
+    const afterCrash = await readHistory(url, bob, direct);
     const afterCrashIds = new Set(afterCrash.map((message) => message.id));
     expect(duplicates(afterCrash.map((message) => message.id))).toEqual([]);
     expect(duplicates(afterCrash.map((message) => message.clientMessageId).filter((id) => id !== null))).toEqual([]);
@@ -219,7 +203,7 @@ describe('a server process killed in the middle of sends', () => {
       retriedIds.set(retry.index, (retriedIds.get(retry.index) ?? new Set()).add(retry.message!.id));
     expect([...retriedIds].filter(([, ids]) => ids.size > 1)).toEqual([]);
 
-    const final = await history(url, bob, direct);
+    const final = await readHistory(url, bob, direct);
     expect(final[0]).toMatchObject({ body: 'before the crash', clientMessageId: null });
     // One message per clientMessageId: every send stored exactly once in the end.
     expect(final).toHaveLength(1 + TOTAL);

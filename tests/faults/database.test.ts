@@ -6,7 +6,7 @@
 // subscriptions) without a restart, and nothing stored before is lost.
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { data, openDirect, send, signUp, type TestUser, uniqueName } from '../helpers/client.js';
+import { data, openDirect, readHistory, send, signUp, type TestUser, uniqueName } from '../helpers/client.js';
 import { type Instance, startInstance } from '../helpers/processes.js';
 import { type Collector, connect, rawSocket, subscribe } from '../helpers/ws.js';
 import {
@@ -42,21 +42,6 @@ const LOG_IN = 'mutation ($input: LogInInput!) { logIn(input: $input) { token } 
 const EVENT_CURSOR = 'query ($id: ID!) { messages(conversationId: $id, last: 1) { eventCursor } }';
 
 type MessageEvent = { kind: string; cursor: string; message: { id: string; body: string } };
-
-async function history(
-  graphqlUrl: string,
-  user: TestUser,
-  conversationId: string,
-): Promise<{ id: string; body: string }[]> {
-  const messages: { id: string; body: string }[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const page: any = (await data(graphqlUrl, HISTORY, { id: conversationId, after }, user.token)).messages;
-    messages.push(...page.edges.map((edge: any) => edge.node));
-    if (!page.pageInfo.hasNextPage) return messages;
-    after = page.pageInfo.endCursor;
-  }
-}
 
 type SocketAttempt = { ms: number; closeCode: number | null; closeReason: string; frames: any[] };
 
@@ -270,7 +255,7 @@ describe('a server whose MariaDB goes away for 30 seconds', () => {
       const logIn = await data(url, LOG_IN, { input: { username: alice.username, password: 'correct horse battery' } });
       expect(logIn.logIn.token).toEqual(expect.any(String));
       // Nothing sent during the outage was stored, and nothing from before it is lost.
-      expect((await history(url, bob, direct)).map((message) => message.body)).toEqual([
+      expect((await readHistory(url, bob, direct)).map((message) => message.body)).toEqual([
         'before the outage',
         'after the outage',
       ]);

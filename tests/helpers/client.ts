@@ -97,3 +97,23 @@ export async function send(
   );
   return result.sendMessage;
 }
+
+/** Every message of a conversation, oldest first, read in pages of 100 with first/after. */
+export async function readHistory<T = { id: string; body: string | null; clientMessageId: string | null }>(
+  graphqlUrl: string,
+  user: TestUser,
+  conversationId: string,
+  fields = 'id body clientMessageId',
+): Promise<T[]> {
+  const query = `query ($id: ID!, $after: String) {
+    messages(conversationId: $id, first: 100, after: $after) { edges { node { ${fields} } } pageInfo { hasNextPage endCursor } }
+  }`;
+  const messages: T[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page: any = (await data(graphqlUrl, query, { id: conversationId, after }, user.token)).messages;
+    messages.push(...page.edges.map((edge: any) => edge.node));
+    if (!page.pageInfo.hasNextPage) return messages;
+    after = page.pageInfo.endCursor;
+  }
+}

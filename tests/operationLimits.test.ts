@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ALIASES, MAX_DEPTH } from '../src/operationLimits.js';
-import { errorCode, gql, signUp, type TestUser } from './helpers/client.js';
+import { errorCode, gql, openDirect, signUp, type TestUser } from './helpers/client.js';
 import { startServer, type TestServer } from './helpers/server.js';
-import { connect, subscribe } from './helpers/ws.js';
+import { connect, subscribe, untilLive } from './helpers/ws.js';
 
 /** `levels` fields alternating between two, e.g. lastMessage { conversation { lastMessage { … id } } }. */
 function chain(levels: number, [first, second]: [string, string]): string {
@@ -35,9 +35,11 @@ describe('operation limits', () => {
     await stream.ended();
     expect(JSON.stringify(stream.errors)).toMatch(/depth limit of 10/i);
     expect(stream.events).toEqual([]);
-    // The socket stays usable for well-formed operations.
+    // The socket stays usable: a well-formed subscription on it receives events.
     const fine = subscribe(client, 'subscription { conversationEvents { kind } }');
-    expect(fine.done).toBe(false);
+    await untilLive(fine, async () => openDirect(server.graphqlUrl, await signUp(server.graphqlUrl), user));
+    expect(fine.events.at(-1)).toEqual({ conversationEvents: { kind: 'JOINED' } });
+    expect(fine.errors).toEqual([]);
     await client.dispose();
   });
 

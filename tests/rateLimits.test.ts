@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { data, errorCode, gql, openDirect, signUp, type TestUser, uniqueName } from './helpers/client.js';
 import { type Cluster, startCluster } from './helpers/processes.js';
 import { startServer, type TestServer } from './helpers/server.js';
-import { connect, rawSocket, subscribe, wsUrl } from './helpers/ws.js';
+import { connect, rawSocket, subscribe, untilLive, wsUrl } from './helpers/ws.js';
 import WebSocket from 'ws';
 
 const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
@@ -132,10 +132,11 @@ describe('rate limits on one instance', () => {
     expect(errors.every((reply) => reply.payload[0].extensions.code === 'RATE_LIMITED')).toBe(true);
     socket.close();
     await closed;
-    // Other clients are served as usual.
+    // Other clients are served as usual: a fresh socket's subscription receives events.
     const client = connect(server.graphqlUrl, bob.token);
     const stream = subscribe(client, 'subscription { conversationEvents { kind } }');
-    expect(stream.done).toBe(false);
+    await untilLive(stream, async () => openDirect(server.graphqlUrl, await signUp(server.graphqlUrl), bob));
+    expect(stream.events.at(-1)).toEqual({ conversationEvents: { kind: 'JOINED' } });
     expect((await gql(server.graphqlUrl, '{ me { id } }', {}, bob.token)).data.me.id).toBe(bob.id);
     await client.dispose();
   });

@@ -6,11 +6,12 @@ import { createYoga, maskError, useReadinessCheck } from 'graphql-yoga';
 import { bearerToken, createTokenService } from './auth/tokens.js';
 import { clientAddress } from './clientAddress.js';
 import type { Config } from './config.js';
-import { createContext, createSocketContext, type Services } from './context.js';
+import { type Context, createContext, createSocketContext, newLoaders, type Services } from './context.js';
 import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import type { Logger } from './logger.js';
 import { RateLimiter } from './rateLimit.js';
 import { startRealtime } from './realtime/index.js';
+import { useSharedSubscriptionExecution } from './realtime/sharedExecution.js';
 import { schema } from './schema/index.js';
 import { useErrorCodes } from './errorCodes.js';
 import { operationLimitPlugins } from './operationLimits.js';
@@ -106,6 +107,9 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
       ...operationLimitPlugins({ exposeSchema: config.exposeSchema }),
       useErrorCodes(),
+      useSharedSubscriptionExecution<Context>({
+        executionContext: (context, viewer) => ({ ...context, viewer, loaders: newLoaders(context, viewer) }),
+      }),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {

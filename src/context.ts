@@ -34,7 +34,7 @@ export type Context = Services & {
  */
 export async function createContext(services: Services, token: string | null, clientIp: string): Promise<Context> {
   const claims = token ? await services.tokens.verify(token) : null;
-  const loaders = newLoaders(services, claims?.userId ?? null);
+  const loaders = newLoaders(services, claims ? { id: claims.userId } : null);
   const user = claims ? await loaders.user.load(claims.userId) : null;
   return { ...services, viewer: user ? { id: user.id } : null, loaders, clientIp };
 }
@@ -51,12 +51,12 @@ export function createSocketContext(
   return {
     ...services,
     viewer: { id: viewerId },
-    loaders: newLoaders(services, viewerId),
+    loaders: newLoaders(services, { id: viewerId }),
     clientIp,
     disconnectSlowConsumer,
   };
 }
 
-export function newLoaders(services: Services, viewerId: number | null): Loaders {
-  return createLoaders(services.dataSource, viewerId, (userIds) => services.realtime.presence.online(userIds));
+export function newLoaders(services: Services, viewer: Viewer | null): Loaders {
+  return createLoaders(services.dataSource, viewer, (userIds) => services.realtime.presence.online(userIds));
 }

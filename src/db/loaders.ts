@@ -23,9 +23,14 @@ function groupBy<T, K>(rows: T[], keyOf: (row: T) => K): Map<K, T[]> {
   return groups;
 }
 
+/**
+ * `viewer.id` is read only inside the loaders that depend on it, when they
+ * load: a shared subscription execution (realtime/sharedExecution.ts) learns
+ * from that read whether its result belongs to one viewer or to all.
+ */
 export function createLoaders(
   dataSource: DataSource,
-  viewerId: number | null,
+  viewer: { readonly id: number } | null,
   isOnline: (userIds: readonly number[]) => Promise<boolean[]>,
 ) {
   const manager = dataSource.manager;
@@ -46,8 +51,8 @@ export function createLoaders(
 
     /** The viewer's membership of each conversation, or null: the authorization check. */
     membership: new DataLoader<number, Membership | null>(async (conversationIds) => {
-      if (viewerId === null) return conversationIds.map(() => null);
-      const rows = await manager.findBy(Membership, { userId: viewerId, conversationId: In([...conversationIds]) });
+      if (viewer === null) return conversationIds.map(() => null);
+      const rows = await manager.findBy(Membership, { userId: viewer.id, conversationId: In([...conversationIds]) });
       const found = new Map(rows.map((row) => [row.conversationId, row]));
       return conversationIds.map((id) => found.get(id) ?? null);
     }),
@@ -71,7 +76,7 @@ export function createLoaders(
           .addSelect('SUM(CASE WHEN reaction.userId = :viewerId THEN 1 ELSE 0 END)', 'mine')
           .addSelect('MIN(reaction.createdAt)', 'firstAt')
           .where('reaction.messageId IN (:...messageIds)', { messageIds: [...messageIds] })
-          .setParameter('viewerId', viewerId ?? 0)
+          .setParameter('viewerId', viewer?.id ?? 0)
           .groupBy('reaction.messageId')
           .addGroupBy('reaction.emoji')
           .orderBy('firstAt', 'ASC')
@@ -89,7 +94,8 @@ export function createLoaders(
 
     /** Messages from others after the viewer's read marker, deleted ones excluded. */
     unreadCount: new DataLoader<number, number>(async (conversationIds) => {
-      if (viewerId === null) return conversationIds.map(() => 0);
+      if (viewer === null) return conversationIds.map(() => 0);
+      const viewerId = viewer.id;
       const rows: { conversationId: number | string; unread: number | string }[] = await manager
         .createQueryBuilder(Message, 'message')
         .innerJoin(
@@ -113,8 +119,3 @@ export function createLoaders(
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
-
-/** Forgets everything loaded: a subscription resolves each event with fresh data. */
-export function clearLoaders(loaders: Loaders): void {
-  for (const loader of Object.values(loaders)) loader.clearAll();
-}

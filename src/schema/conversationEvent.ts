@@ -1,5 +1,4 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { clearLoaders } from '../db/loaders.js';
 import { streamOf } from '../realtime/eventQueue.js';
 import { builder } from './builder.js';
 import { ConversationRef, findVisibleConversation } from './conversation.js';
@@ -55,9 +54,6 @@ builder.subscriptionField('conversationEvents', (t) =>
         context.disconnectSlowConsumer,
       );
     },
-    resolve: (event, _args, context) => {
-      clearLoaders(context.loaders);
-      return event;
-    },
+    resolve: (event) => event,
   }),
 );

@@ -1,8 +1,8 @@
-import { clearLoaders } from '../db/loaders.js';
 import { MESSAGE_EVENT_KINDS } from '../db/entities/index.js';
 import type { DeliveredEvent } from '../realtime/messageFeed.js';
 import { openMessageStream } from '../realtime/messageStream.js';
 import type { Context } from '../context.js';
+import type { ReactionGroup } from '../db/loaders.js';
 import { builder } from './builder.js';
 import { requireMembership } from './conversation.js';
 import { eventCursor, parseEventCursor } from './eventCursor.js';
@@ -23,24 +23,33 @@ const MessageEventRef = builder.objectRef<DeliveredEvent>('MessageEvent').implem
 });
 
 /**
- * Resolves an event from what the feed already loaded: the subscriber's
- * loaders start fresh and are primed, so the usual selection (message, sender,
- * reactions, conversation) costs no query per subscriber.
+ * Resolves an event from what the feed already loaded: each execution's
+ * loaders start fresh (realtime/sharedExecution.ts) and are primed here, so
+ * the usual selection (message, sender, reactions, conversation) costs no query.
  */
 function primeLoaders(context: Context, event: DeliveredEvent): void {
   const { loaders } = context;
-  clearLoaders(loaders);
   loaders.message.prime(event.message.id, event.message);
   loaders.user.prime(event.sender.id, event.sender);
   loaders.conversation.prime(event.conversation.id, event.conversation);
-  const groups = new Map<string, { emoji: string; count: number; reactedByMe: boolean }>();
+  const groups = new Map<string, ReactionGroup>();
   for (const reaction of event.reactions) {
-    const group = groups.get(reaction.emoji) ?? { emoji: reaction.emoji, count: 0, reactedByMe: false };
-    group.count++;
-    group.reactedByMe ||= reaction.userId === context.viewer!.id;
-    groups.set(reaction.emoji, group);
+    const group = groups.get(reaction.emoji);
+    if (group) group.count++;
+    else groups.set(reaction.emoji, reactionGroup(context, event, reaction.emoji));
   }
   loaders.reactionGroups.prime(event.message.id, [...groups.values()]);
+}
+
+/** Reads the viewer only if the selection asks for reactedByMe, so the rest of an event's result stays shareable. */
+function reactionGroup(context: Context, event: DeliveredEvent, emoji: string): ReactionGroup {
+  return {
+    emoji,
+    count: 1,
+    get reactedByMe() {
+      return event.reactions.some((reaction) => reaction.emoji === emoji && reaction.userId === context.viewer!.id);
+    },
+  };
 }
 
 builder.subscriptionField('messageEvents', (t) =>

@@ -1,4 +1,3 @@
-import { clearLoaders } from '../db/loaders.js';
 import { streamOf } from '../realtime/eventQueue.js';
 import { contactsOf } from '../realtime/presence.js';
 import type { PresencePayload } from '../realtime/topics.js';
@@ -54,7 +53,6 @@ builder.subscriptionField('presence', (t) =>
       }, context.disconnectSlowConsumer);
     },
     resolve: (event, _args, context) => {
-      clearLoaders(context.loaders);
       // User.online agrees with the event it arrives in.
       context.loaders.online.prime(event.userId, event.online);
       return event;

@@ -1,5 +1,4 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { clearLoaders } from '../db/loaders.js';
 import { streamOf } from '../realtime/eventQueue.js';
 import type { TypingPayload } from '../realtime/topics.js';
 import { builder } from './builder.js';
@@ -53,9 +52,6 @@ builder.subscriptionField('typing', (t) =>
         context.disconnectSlowConsumer,
       );
     },
-    resolve: (event, _args, context) => {
-      clearLoaders(context.loaders);
-      return event;
-    },
+    resolve: (event) => event,
   }),
 );

@@ -1,0 +1,159 @@
+// Execute once, deliver to many.
+//
+// graphql-js resolves a subscription's selection once per event per
+// subscriber: in a group of 1,000 that is 1,000 identical executions of one
+// message. This plugin makes subscribers share them. Subscribers whose
+// operations are the same parsed document (Yoga's parser cache hands out one
+// DocumentNode per query text) with the same values for the variables the
+// selection uses share one execution of each event the feed hands to all of
+// them as one object; graphql-ws then only serializes and sends.
+//
+// What a result may depend on, and how each is covered:
+// - the event: the cache hangs off the event object, so replayed events
+//   (loaded per subscriber) are never shared, and it is freed with the event;
+// - the document and the selection's variables: part of the key. Variables
+//   only the subscription field's own arguments use are left out: they chose
+//   the stream (conversationId, after), and a subscription field's `resolve`
+//   maps an event to its value without reading them;
+// - the viewer: the execution runs on a context whose `viewer.id` notes every
+//   read, as do the viewer-scoped loaders (db/loaders.ts). A result computed
+//   without reading it is everyone's; one that read it (reactedByMe,
+//   unreadCount, …) is that viewer's only, and each other viewer runs its own.
+// Every execution gets a fresh context (fresh loaders), so each event is
+// resolved from current data.
+//
+// Hand-written because no envelop or Yoga plugin shares executions between
+// subscribers; it swaps only the subscribe function, so every other plugin's
+// hooks (error masking, codes) still see each subscriber's results.
+import { mapAsyncIterator } from '@graphql-tools/utils';
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  Kind,
+  type OperationDefinitionNode,
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  visit,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+type Viewer = { readonly id: number };
+type ViewerContext = { viewer: Viewer | null };
+
+export type SharedExecutionOptions<C extends ViewerContext> = {
+  /**
+   * The context of one execution: the subscriber's, with `viewer` replaced by
+   * one that notes reads and fresh per-execution state (loaders) bound to it.
+   */
+  executionContext(subscriberContext: C, viewer: Viewer | null): C;
+};
+
+type Execution = { result: ExecutionResult; ranFor: number | undefined; readViewer: boolean };
+
+/** Per event object: its executions, by share key, and by share key and viewer for viewer-specific ones. */
+const executionsByEvent = new WeakMap<object, Map<string, Promise<Execution>>>();
+/** A small number per parsed document, for keys. */
+const documentIds = new WeakMap<DocumentNode, number>();
+/** Per document and operation: the variables its selection reads (not the subscription field's arguments). */
+const selectionVariablesByDocument = new WeakMap<DocumentNode, Map<string, string[]>>();
+let nextDocumentId = 1;
+
+export function useSharedSubscriptionExecution<C extends ViewerContext>(options: SharedExecutionOptions<C>): Plugin<C> {
+  return {
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(async (args) => {
+        const source = await createSourceEventStream(args);
+        if (!(Symbol.asyncIterator in source)) return source; // errors: the stream did not start
+        const subscription: Subscription<C> = {
+          args: args as ExecutionArgs & { contextValue: C },
+          options,
+          shareKey: shareKeyOf(args),
+          viewerSpecific: false,
+        };
+        return mapAsyncIterator(source, (event: unknown) => executeEvent(event, subscription));
+      });
+    },
+  };
+}
+
+type Subscription<C extends ViewerContext> = {
+  args: ExecutionArgs & { contextValue: C };
+  options: SharedExecutionOptions<C>;
+  shareKey: string | null;
+  /** The last event's shared result read the viewer: run this subscriber's own execution straight away. */
+  viewerSpecific: boolean;
+};
+
+async function executeEvent<C extends ViewerContext>(
+  event: unknown,
+  subscription: Subscription<C>,
+): Promise<ExecutionResult> {
+  const { args, shareKey } = subscription;
+  if (shareKey === null || typeof event !== 'object' || event === null) return (await run(event, subscription)).result;
+  let executions = executionsByEvent.get(event);
+  if (!executions) executionsByEvent.set(event, (executions = new Map()));
+  const once = (key: string) => {
+    let execution = executions.get(key);
+    if (!execution) executions.set(key, (execution = run(event, subscription)));
+    return execution;
+  };
+  const ownKey = `${shareKey}\u0000${args.contextValue.viewer?.id}`;
+  if (subscription.viewerSpecific) return (await once(ownKey)).result;
+  const { result, ranFor, readViewer } = await once(shareKey);
+  subscription.viewerSpecific = readViewer;
+  if (!readViewer) return result;
+  return ranFor === args.contextValue.viewer?.id ? result : (await once(ownKey)).result;
+}
+
+/** Executes the selection for one event on a fresh execution context, noting whether anything read the viewer's id. */
+async function run<C extends ViewerContext>(event: unknown, { args, options }: Subscription<C>): Promise<Execution> {
+  const context = args.contextValue;
+  let readViewer = false;
+  const viewer = context.viewer && {
+    get id() {
+      readViewer = true;
+      return context.viewer!.id;
+    },
+  };
+  const contextValue = options.executionContext(context, viewer);
+  const result = (await execute({ ...args, rootValue: event, contextValue })) as ExecutionResult;
+  return { result, ranFor: context.viewer?.id, readViewer };
+}
+
+/** Subscriptions with equal keys get equal results for one event (up to the viewer, see above); null: never share. */
+function shareKeyOf({ document, operationName, variableValues }: ExecutionArgs): string | null {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return null;
+  let documentId = documentIds.get(document);
+  if (documentId === undefined) documentIds.set(document, (documentId = nextDocumentId++));
+  const values = variableValues ?? {};
+  const used = selectionVariables(document, operation).map((name) => values[name] ?? null);
+  return `${documentId}\u0000${operationName ?? ''}\u0000${JSON.stringify(used)}`;
+}
+
+/** Names of the variables the document reads, except in the arguments of the operation's root fields. */
+function selectionVariables(document: DocumentNode, operation: OperationDefinitionNode): string[] {
+  let byOperation = selectionVariablesByDocument.get(document);
+  if (!byOperation) selectionVariablesByDocument.set(document, (byOperation = new Map()));
+  const operationKey = operation.name?.value ?? '';
+  const cached = byOperation.get(operationKey);
+  if (cached) return cached;
+  const rootArguments = new Set(
+    operation.selectionSet.selections.flatMap((selection) =>
+      selection.kind === Kind.FIELD ? (selection.arguments ?? []) : [],
+    ),
+  );
+  const names = new Set<string>();
+  visit(document, {
+    VariableDefinition: () => false, // declarations, not reads
+    Argument: (node) => (rootArguments.has(node) ? false : undefined),
+    Variable: (node) => {
+      names.add(node.name.value);
+    },
+  });
+  const sorted = [...names].sort();
+  byOperation.set(operationKey, sorted);
+  return sorted;
+}

@@ -21,6 +21,7 @@ const ADD_MEMBERS = `mutation ($conversationId: ID!, $userIds: [ID!]!) {
   addMembers(conversationId: $conversationId, userIds: $userIds) { id }
 }`;
 const MEMBERS = 'query ($id: ID!) { conversation(id: $id) { members { id } } }';
+const LAST_MESSAGE = 'query ($id: ID!) { conversation(id: $id) { lastMessage { id } } }';
 const UNREAD = 'query ($id: ID!) { conversation(id: $id) { unreadCount } }';
 const CONVERSATIONS = `{
   conversations(first: 100) { edges { node { id kind members { id } } } pageInfo { hasNextPage } }
@@ -236,6 +237,45 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database)
       expect(numericIds).toEqual([...numericIds].sort((a, b) => a - b));
       const bodyById = new Map(sent.map((message) => [message.id, message.body]));
       for (const message of history) expect(message.body).toBe(bodyById.get(message.id));
+    });
+
+    it('simultaneous sends to three conversations, with retries in the same moment, each land once in their own conversation, which shows its latest message', async () => {
+      const [owner, ...others] = await newUsers(4, 'wave');
+      const conversations = await Promise.all(
+        ['One', 'Two', 'Three'].map((title) => createGroup(url, owner!, others, title)),
+      );
+      const requests = others.flatMap((user, userIndex) =>
+        conversations.flatMap((conversationId, conversationIndex) =>
+          Array.from({ length: 6 }, (_, index) => {
+            // Each send goes out twice at once under one key, as a client retrying a timed-out send would.
+            const clientMessageId = `k-${userIndex}-${conversationIndex}-${index % 3}`;
+            const input = { conversationId, body: `${clientMessageId} from ${user.username}`, clientMessageId };
+            return data(url, SEND, { input }, user.token).then((result) => ({
+              conversationId,
+              ...(result.sendMessage as HistoryMessage),
+            }));
+          }),
+        ),
+      );
+      const acknowledged = await Promise.all(requests);
+      // 3 users × 3 conversations × 3 keys, each sent twice: every pair answered with one message.
+      const idsByKey = new Map<string, Set<string>>();
+      for (const message of acknowledged) {
+        const key = `${message.sender.id}/${message.clientMessageId}`;
+        idsByKey.set(key, (idsByKey.get(key) ?? new Set()).add(message.id));
+      }
+      expect(idsByKey.size).toBe(27);
+      for (const ids of idsByKey.values()) expect(ids.size).toBe(1);
+
+      for (const conversationId of conversations) {
+        const history = await readHistory(owner!, conversationId);
+        const expected = new Set(
+          acknowledged.filter((message) => message.conversationId === conversationId).map((message) => message.id),
+        );
+        expect(history.map((message) => message.id).sort()).toEqual([...expected].sort());
+        const last = (await data(url, LAST_MESSAGE, { id: conversationId }, owner!.token)).conversation.lastMessage;
+        expect(last.id).toBe(history.at(-1)!.id);
+      }
     });
 
     it("each sender's messages appear in history in the order that sender sent them", async () => {

@@ -13,34 +13,40 @@ import { readCommitted } from './transaction.js';
 const SEQUENCE_ROW_ID = 1;
 
 /**
- * Locks the event log for this transaction and returns the next position, in
- * one round trip: the lock is held until commit, so every statement inside it
- * delays every other writer. MySQL hands the new value back through
- * LAST_INSERT_ID(expr) (MariaDB has no UPDATE … RETURNING); SQLite through RETURNING.
+ * Locks the event log for this transaction and claims the next `count`
+ * positions, returning the last, in one round trip: the lock is held until
+ * commit, so every statement inside it delays every other writer. MySQL hands
+ * the new value back through LAST_INSERT_ID(expr) (MariaDB has no UPDATE …
+ * RETURNING); SQLite through RETURNING.
  */
-export async function claimEventPosition(manager: EntityManager): Promise<number> {
+export async function claimEventPosition(manager: EntityManager, count = 1): Promise<number> {
   if (manager.connection.options.type === 'mysql') {
     const result: { insertId: number | string } = await manager.query(
-      'UPDATE event_sequence SET position = LAST_INSERT_ID(position + 1) WHERE id = ?',
-      [SEQUENCE_ROW_ID],
+      'UPDATE event_sequence SET position = LAST_INSERT_ID(position + ?) WHERE id = ?',
+      [count, SEQUENCE_ROW_ID],
     );
     return Number(result.insertId);
   }
   const [row]: { position: number }[] = await manager.query(
-    'UPDATE event_sequence SET position = position + 1 WHERE id = ? RETURNING position',
-    [SEQUENCE_ROW_ID],
+    'UPDATE event_sequence SET position = position + ? WHERE id = ? RETURNING position',
+    [count, SEQUENCE_ROW_ID],
   );
   return Number(row!.position);
 }
 
+type NewMessageEvent = { position: number; conversationId: number; messageId: number; kind: MessageEventKind };
+
 /** Appends an event at a position claimed earlier in the same transaction. */
-export async function insertMessageEvent(
-  manager: EntityManager,
-  event: { position: number; conversationId: number; messageId: number; kind: MessageEventKind },
-): Promise<MessageEvent> {
-  const row = manager.create(MessageEvent, { ...event, createdAt: new Date() });
-  await manager.insert(MessageEvent, row);
-  return row;
+export async function insertMessageEvent(manager: EntityManager, event: NewMessageEvent): Promise<MessageEvent> {
+  return (await insertMessageEvents(manager, [event]))[0]!;
+}
+
+/** Appends events at positions claimed earlier in the same transaction, in one statement. */
+export async function insertMessageEvents(manager: EntityManager, events: NewMessageEvent[]): Promise<MessageEvent[]> {
+  const createdAt = new Date();
+  const rows = events.map((event) => manager.create(MessageEvent, { ...event, createdAt }));
+  await manager.insert(MessageEvent, rows);
+  return rows;
 }
 
 /** The latest committed position: a page read after this call reflects at least everything up to it. */

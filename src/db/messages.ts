@@ -1,52 +1,150 @@
+import DataLoader from 'dataloader';
 import { type DataSource, type EntityManager, In } from 'typeorm';
-import { Conversation, Message, type MessageEvent, Reaction } from './entities/index.js';
-import { claimEventPosition, insertMessageEvent } from './eventLog.js';
-import { isUniqueViolation, readCommitted, transaction } from './transaction.js';
+import { Message, type MessageEvent, Reaction } from './entities/index.js';
+import { claimEventPosition, insertMessageEvent, insertMessageEvents } from './eventLog.js';
+import { readCommitted, transaction } from './transaction.js';
 
 export type MessageChange = { message: Message; event: MessageEvent };
 
+export type NewMessage = { conversationId: number; senderId: number; body: string; clientMessageId: string | null };
+/** The stored message; event is null when a retry returned an earlier one. */
+export type StoredMessage = MessageChange | { message: Message; event: null };
+
+/** Most sends stored in one transaction. */
+const MAX_GROUP_COMMIT = 200;
+
+const writers = new WeakMap<DataSource, DataLoader<NewMessage, StoredMessage>>();
+
 /**
- * Stores a message and its CREATED event in one transaction. With a
- * clientMessageId this sender already used, returns the first message and
- * stores nothing (event null). Concurrent retries race on the unique key
- * (senderId, clientMessageId): the loser's transaction rolls back, releasing
- * the event position it claimed, and it returns the winner's message.
+ * Stores a message and its CREATED event; resolves once they are committed.
+ * With a clientMessageId this sender already used, returns the first message
+ * and stores nothing.
+ *
+ * Group commit: every message takes the event-log lock (db/eventLog.ts), so
+ * one transaction per message caps sends at one lock round per message.
+ * Instead, sends that arrive while a write is in flight wait for it and are
+ * then stored together, in one transaction and a few statements for all of
+ * them. A send that finds nothing in flight is written at once. DataLoader
+ * does the collecting (cache off); `batchScheduleFn` holds the next batch
+ * until the one in flight is done.
  */
-export async function storeMessage(
-  dataSource: DataSource,
-  fields: { conversationId: number; senderId: number; body: string; clientMessageId: string | null },
-): Promise<MessageChange | { message: Message; event: null }> {
-  const findEarlier = () =>
-    fields.clientMessageId === null
-      ? null
-      : readCommitted(dataSource, (manager) =>
-          manager.findOneBy(Message, { senderId: fields.senderId, clientMessageId: fields.clientMessageId! }),
-        );
-  const earlier = await findEarlier();
-  if (earlier) return { message: earlier, event: null };
-  try {
-    return await transaction(dataSource, async (manager) => {
-      const position = await claimEventPosition(manager);
-      const message = manager.create(Message, { ...fields, createdAt: new Date(), editedAt: null, deletedAt: null });
-      await manager.insert(Message, message);
-      await manager.update(
-        Conversation,
-        { id: fields.conversationId },
-        { activityPosition: position, lastMessageId: message.id },
-      );
-      const event = await insertMessageEvent(manager, {
-        position,
-        conversationId: fields.conversationId,
-        messageId: message.id,
-        kind: 'CREATED',
-      });
-      return { message, event };
-    });
-  } catch (error) {
-    const winner = isUniqueViolation(error) ? await findEarlier() : null;
-    if (!winner) throw error;
-    return { message: winner, event: null };
+export function storeMessage(dataSource: DataSource, send: NewMessage): Promise<StoredMessage> {
+  let writer = writers.get(dataSource);
+  if (!writer) {
+    let inFlight: Promise<unknown> = Promise.resolve();
+    writer = new DataLoader<NewMessage, StoredMessage>(
+      (sends) => {
+        const written = storeBatch(dataSource, sends);
+        inFlight = written;
+        return written;
+      },
+      {
+        cache: false,
+        maxBatchSize: MAX_GROUP_COMMIT,
+        batchScheduleFn: (dispatch) => void inFlight.then(() => setImmediate(dispatch)),
+      },
+    );
+    writers.set(dataSource, writer);
   }
+  return writer.load(send);
+}
+
+/** Never rejects: if the batch fails, each send is stored alone, so one bad send fails only itself. */
+async function storeBatch(dataSource: DataSource, sends: readonly NewMessage[]): Promise<(StoredMessage | Error)[]> {
+  try {
+    return await storeTogether(dataSource, sends);
+  } catch (error) {
+    if (sends.length === 1) return [error as Error];
+    return Promise.all(
+      sends.map((send) =>
+        storeTogether(dataSource, [send]).then(
+          ([stored]) => stored!,
+          (alone: Error) => alone,
+        ),
+      ),
+    );
+  }
+}
+
+const idempotencyKey = (send: NewMessage) =>
+  send.clientMessageId === null ? null : `${send.senderId}:${send.clientMessageId}`;
+
+/**
+ * One transaction for all `sends` that are not retries. Retries are found
+ * before it; a concurrent retry on another instance that slips in between
+ * fails the insert on the unique key (senderId, clientMessageId), and the
+ * send, stored alone then, finds the winner.
+ */
+async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[]): Promise<StoredMessage[]> {
+  const earlier = await findEarlierMessages(dataSource, sends);
+  const results: StoredMessage[] = [];
+  /** Per idempotency key, the send of this batch that stores it. */
+  const firstOfKey = new Map<string, number>();
+  const fresh: number[] = [];
+  sends.forEach((send, index) => {
+    const key = idempotencyKey(send);
+    if (key !== null && (earlier.has(key) || firstOfKey.has(key))) return;
+    if (key !== null) firstOfKey.set(key, index);
+    fresh.push(index);
+  });
+  if (fresh.length > 0) {
+    await transaction(dataSource, async (manager) => {
+      const lastPosition = await claimEventPosition(manager, fresh.length);
+      const createdAt = new Date();
+      const messages = fresh.map((index) =>
+        manager.create(Message, { ...sends[index]!, createdAt, editedAt: null, deletedAt: null }),
+      );
+      // One statement; message ids are consecutive, in position order, as the lock is held.
+      await manager.insert(Message, messages);
+      const events = await insertMessageEvents(
+        manager,
+        messages.map((message, offset) => ({
+          position: lastPosition - fresh.length + 1 + offset,
+          conversationId: message.conversationId,
+          messageId: message.id,
+          kind: 'CREATED' as const,
+        })),
+      );
+      await recordActivity(manager, events);
+      fresh.forEach((index, offset) => (results[index] = { message: messages[offset]!, event: events[offset]! }));
+    });
+  }
+  return sends.map((send, index) => {
+    if (results[index]) return results[index];
+    const key = idempotencyKey(send)!;
+    return { message: earlier.get(key) ?? results[firstOfKey.get(key)!]!.message, event: null };
+  });
+}
+
+/** Messages already stored under the sends' idempotency keys, by key. */
+async function findEarlierMessages(
+  dataSource: DataSource,
+  sends: readonly NewMessage[],
+): Promise<Map<string, Message>> {
+  const keyed = sends.filter((send) => send.clientMessageId !== null);
+  if (keyed.length === 0) return new Map();
+  const found = await readCommitted(dataSource, (manager) =>
+    manager.findBy(
+      Message,
+      keyed.map((send) => ({ senderId: send.senderId, clientMessageId: send.clientMessageId! })),
+    ),
+  );
+  return new Map(found.map((message) => [`${message.senderId}:${message.clientMessageId}`, message]));
+}
+
+/** Moves each conversation's activity to its latest event of the batch, in one statement. */
+async function recordActivity(manager: EntityManager, events: MessageEvent[]): Promise<void> {
+  const latest = new Map(events.map((event) => [event.conversationId, event]));
+  const cases = [...latest.keys()].map(() => 'WHEN ? THEN ?').join(' ');
+  await manager.query(
+    `UPDATE conversations SET activityPosition = CASE id ${cases} END, lastMessageId = CASE id ${cases} END ` +
+      `WHERE id IN (${[...latest.keys()].map(() => '?').join(', ')})`,
+    [
+      ...[...latest.values()].flatMap((event) => [event.conversationId, event.position]),
+      ...[...latest.values()].flatMap((event) => [event.conversationId, event.messageId]),
+      ...latest.keys(),
+    ],
+  );
 }
 
 /**

@@ -87,6 +87,21 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('auth on %s', (database) => {
     expect((await gql(server.graphqlUrl, ME, {}, user.token)).data.me.id).toBe(user.id);
   });
 
+  it('refuses a token once it expires, though it was accepted before', async () => {
+    const user = await signUp(server.graphqlUrl);
+    const claims = JSON.parse(Buffer.from(user.token.split('.')[1]!, 'base64url').toString());
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const shortLived = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(claims.sub)
+      .setIssuer(claims.iss)
+      .setExpirationTime(expiresAt)
+      .sign(new TextEncoder().encode('test-secret-that-is-at-least-32-characters-long'));
+    expect((await gql(server.graphqlUrl, ME, {}, shortLived)).data.me.id).toBe(user.id);
+    await new Promise((resolve) => setTimeout(resolve, expiresAt * 1000 - Date.now() + 50));
+    expect((await gql(server.graphqlUrl, ME, {}, shortLived)).data.me).toBeNull();
+  });
+
   it.each([
     ['username', { username: 'ab', password: 'password123' }],
     ['username', { username: 'has space', password: 'password123' }],

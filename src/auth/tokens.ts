@@ -1,4 +1,5 @@
 import { SignJWT, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
 
 /** The only algorithm accepted on verify: a token claiming another (or "none") is rejected. */
 const ALGORITHM = 'HS256';
@@ -12,23 +13,38 @@ export type TokenService = {
   verify(token: string): Promise<TokenClaims | null>;
 };
 
+/** Tokens whose signature was checked already, and their claims: a client sends the same token with every request. */
+const VERIFIED_TOKENS_KEPT = 10_000;
+
 export function createTokenService(secret: string, lifetimeSeconds: number): TokenService {
-  const key = new TextEncoder().encode(secret);
+  // Imported once: jose would import raw key bytes again on every sign and verify.
+  const key = crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign', 'verify'],
+  );
+  const verified = new LRUCache<string, TokenClaims>({ max: VERIFIED_TOKENS_KEPT });
   return {
-    issue: (userId) =>
+    issue: async (userId) =>
       new SignJWT({})
         .setProtectedHeader({ alg: ALGORITHM })
         .setSubject(String(userId))
         .setIssuer(ISSUER)
         .setIssuedAt()
         .setExpirationTime(`${lifetimeSeconds}s`)
-        .sign(key),
+        .sign(await key),
     async verify(token) {
+      const known = verified.get(token);
+      if (known) return known.expiresAt.getTime() > Date.now() ? known : null;
       try {
-        const { payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], issuer: ISSUER });
+        const { payload } = await jwtVerify(token, await key, { algorithms: [ALGORITHM], issuer: ISSUER });
         const userId = Number(payload.sub);
         if (!Number.isSafeInteger(userId) || userId <= 0 || payload.exp === undefined) return null;
-        return { userId, expiresAt: new Date(payload.exp * 1000) };
+        const claims = { userId, expiresAt: new Date(payload.exp * 1000) };
+        verified.set(token, claims);
+        return claims;
       } catch {
         return null;
       }

@@ -66,6 +66,8 @@ function createRedisBus(url: string, keyPrefix: string, logger: Logger): Bus {
     maxRetriesPerRequest: 0,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     lazyConnect: false,
+    // Commands issued in one tick (a group commit's publishes, many requests' rate-limit checks) go out in one write.
+    enableAutoPipelining: true,
   };
   const publisher = new Redis(url, options);
   // The subscriber must queue its SUBSCRIBE until connected and re-subscribe after a reconnect.

@@ -242,13 +242,21 @@ async function drain(done: () => boolean, progress: () => number): Promise<void>
   }
 }
 
-/** Repeats `probe` until `live()` (subscriptions confirmed by a delivered probe); false on timeout. */
-async function untilLive(probe: () => Promise<unknown>, live: () => boolean, timeoutMs = 60_000): Promise<boolean> {
+/**
+ * Repeats `probe` until `live()` (subscriptions confirmed by a delivered probe),
+ * at most one probe per `intervalMs`; false on timeout.
+ */
+async function untilLive(
+  probe: () => Promise<unknown>,
+  live: () => boolean,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!live()) {
     if (Date.now() > deadline) return false;
     await probe().catch(() => undefined);
-    const wait = Date.now() + 250;
+    const wait = Date.now() + intervalMs;
     while (!live() && Date.now() < wait) await sleep(10);
   }
   return true;
@@ -600,7 +608,26 @@ async function throughput(spec: ThroughputSpec, { job, client, prefix }: Context
   return rows;
 }
 
+/**
+ * Time limits of the connections scenario, growing with the socket count (our
+ * server spends about 0.1-0.15 ms of CPU per delivery, so one message to
+ * 10,000 sockets takes one to two seconds, and subscribing them all longer).
+ */
+function connectionLimits(sockets: number) {
+  return {
+    /** Until every subscription delivered a probe. */
+    liveMs: Math.max(120_000, sockets * 20),
+    /** Between probes while waiting: each one goes to every live socket, so fewer of them with more sockets. */
+    probeIntervalMs: Math.max(250, sockets / 10),
+    /** Until one message reached every socket. */
+    messageMs: Math.max(15_000, sockets * 3),
+    /** Probes still in flight after the last socket turned live must stop arriving before anything is measured. */
+    quietMaxMs: Math.max(15_000, sockets * 3),
+  };
+}
+
 async function connections(spec: ConnectionsSpec, { job, client, prefix }: Context): Promise<ResultRow> {
+  const limits = connectionLimits(spec.sockets);
   const identities = await client.users(spec.users + 1, prefix);
   const sender = identities[0]!;
   const members = identities.slice(1);
@@ -618,6 +645,7 @@ async function connections(spec: ConnectionsSpec, { job, client, prefix }: Conte
   const ackSeconds = (performance.now() - started) / 1000;
   const count = opened.sockets.length;
   let warmedUp = 0;
+  let probesReceived = 0;
   let subscriptionErrors = 0;
   let firstSubscriptionError: string | null = null;
   const received = new Uint32Array(Math.max(1, spec.messages));
@@ -640,7 +668,10 @@ async function connections(spec: ConnectionsSpec, { job, client, prefix }: Conte
           received[seq]!++;
           latencies.add(latencyMs);
           lastArrival[seq] = Math.max(lastArrival[seq]!, latencyMs);
-        } else if (!warm) {
+          return;
+        }
+        probesReceived++;
+        if (!warm) {
           warm = true;
           warmedUp++;
         }
@@ -655,18 +686,28 @@ async function connections(spec: ConnectionsSpec, { job, client, prefix }: Conte
   const live = await untilLive(
     () => senderSocket.send(channel, makeBody('w', probes++, 64)),
     () => warmedUp >= count,
-    120_000,
+    limits.liveMs,
+    limits.probeIntervalMs,
   );
   const liveSeconds = (performance.now() - started) / 1000;
   const openStats = window.end();
 
-  await sleep(job.settleMs * 4);
+  // Probes sent while the last sockets subscribed may still be on their way to
+  // thousands of sockets: the RSS reading and the messages wait until none
+  // arrived for settleMs * 2, then settle as long again (settleMs * 4 at least).
+  const quietEnd = Date.now() + limits.quietMaxMs;
+  let probesSeen = -1;
+  while (probesSeen !== probesReceived && Date.now() < quietEnd) {
+    probesSeen = probesReceived;
+    await sleep(job.settleMs * 2);
+  }
+  await sleep(job.settleMs * 2);
   const rssAfter = pid ? rssBytes(pid) : null;
   const messageWindow = new Window(job);
   let sendErrors = 0;
   for (let seq = 0; seq < spec.messages; seq++) {
     await senderSocket.send(channel, makeBody('m', seq, 64)).catch(() => sendErrors++);
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + limits.messageMs;
     while (received[seq]! < count && Date.now() < deadline) await sleep(5);
     await sleep(job.settleMs / 2);
   }
@@ -681,6 +722,8 @@ async function connections(spec: ConnectionsSpec, { job, client, prefix }: Conte
   const row: ResultRow = {
     target: job.target.name,
     scenario: 'connections',
+    // The count asked for: rows of one count are compared across targets by it.
+    variant: `${spec.sockets} sockets`,
     params: { ...spec },
     metrics: {
       sockets: count,
@@ -689,6 +732,7 @@ async function connections(spec: ConnectionsSpec, { job, client, prefix }: Conte
       socketsPerSec: round(count / liveSeconds, 1),
       rssBeforeMB: rssBefore === null ? null : round(rssBefore / 2 ** 20, 1),
       rssAfterMB: rssAfter === null ? null : round(rssAfter / 2 ** 20, 1),
+      rssGrowthMB: rssBefore === null || rssAfter === null ? null : round((rssAfter - rssBefore) / 2 ** 20, 1),
       rssPerSocketKB: rssBefore === null || rssAfter === null ? null : round((rssAfter - rssBefore) / 1024 / count, 1),
       toAllP50: latency.p50,
       toAllP99: latency.p99,
@@ -850,6 +894,12 @@ export async function runJob(job: Job): Promise<ResultRow[]> {
         rows.push({
           target: job.target.name,
           scenario: spec.scenario,
+          variant:
+            spec.scenario === 'fanout'
+              ? `${spec.rate}/s`
+              : spec.scenario === 'connections'
+                ? `${spec.sockets} sockets`
+                : undefined,
           params: { ...spec },
           metrics: {},
           window: null,

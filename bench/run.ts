@@ -16,7 +16,16 @@ import { createConnection } from 'mysql2/promise';
 import type { Job, ResultRow, ScenarioName, ScenarioSpec } from './generator.js';
 import { BENCH_PASSWORD } from './lib/clients.js';
 import { pidsNamed } from './lib/proc.js';
-import { markdownTable, ratios, ratioTable, scenarioTable } from './lib/report.js';
+import {
+  anyGoalMeasured,
+  connectionGoals,
+  connectionGrowthTable,
+  goalTable,
+  markdownTable,
+  ratios,
+  ratioTable,
+  scenarioTable,
+} from './lib/report.js';
 import { summarizeProfile } from './profile-summary.js';
 import {
   flushRedis,
@@ -52,7 +61,8 @@ type Sizes = {
   inFlight: number;
   throughputSeconds: number;
   transports: ('http' | 'ws')[];
-  sockets: number;
+  /** One connections run per count, lowest first (a fresh server each in a full run). */
+  sockets: number[];
   connectionUsers: number;
   connectionMessages: number;
   openConcurrency: number;
@@ -69,11 +79,11 @@ const FULL: Sizes = {
   fanoutSeconds: 10,
   fanoutUsers: 20,
   fanoutSend: 'http',
-  pairs: 16,
+  pairs: 20,
   inFlight: 4,
   throughputSeconds: 10,
   transports: ['http', 'ws'],
-  sockets: 2000,
+  sockets: [1000, 5000, 10000],
   connectionUsers: 20,
   connectionMessages: 3,
   openConcurrency: 100,
@@ -93,7 +103,7 @@ const SMOKE: Sizes = {
   pairs: 2,
   inFlight: 2,
   throughputSeconds: 0.5,
-  sockets: 50,
+  sockets: [50],
   connectionUsers: 4,
   connectionMessages: 1,
   historyMessages: 2_000,
@@ -198,6 +208,11 @@ function parseOptions(argv: string[]): Options {
         .map(Number)
         .sort((a, b) => a - b);
       if (sizes.fanoutRate.some((rate) => !(rate > 0))) throw new Error('--rate takes positive numbers');
+    } else if (key === 'sockets') {
+      sizes.sockets = [...new Set(list(flag)!.map(Number))].sort((a, b) => a - b);
+      if (!sizes.sockets.length || sizes.sockets.some((count) => !Number.isInteger(count) || count <= 0)) {
+        throw new Error('--sockets takes positive whole numbers, e.g. 1000,5000,10000');
+      }
     } else if (key === 'fanoutSend') sizes.fanoutSend = value as 'ws' | 'http';
     else {
       const number = Number(value);
@@ -249,6 +264,9 @@ function parseOptions(argv: string[]): Options {
 
 function specsFor(scenario: ScenarioName, sizes: Sizes): ScenarioSpec[] {
   if (scenario === 'fanout') return sizes.fanoutRate.map((rate) => ({ ...specFor(scenario, sizes), rate }));
+  if (scenario === 'connections') {
+    return sizes.sockets.map((sockets) => specFor(scenario, { ...sizes, sockets: [sockets] }));
+  }
   return [specFor(scenario, sizes)];
 }
 
@@ -276,8 +294,8 @@ function specFor(scenario: ScenarioName, sizes: Sizes): ScenarioSpec {
     case 'connections':
       return {
         scenario,
-        sockets: sizes.sockets,
-        users: Math.min(sizes.connectionUsers, sizes.sockets),
+        sockets: sizes.sockets[0]!,
+        users: Math.min(sizes.connectionUsers, sizes.sockets[0]!),
         messages: sizes.connectionMessages,
         openConcurrency: sizes.openConcurrency,
       };
@@ -298,19 +316,32 @@ function specFor(scenario: ScenarioName, sizes: Sizes): ScenarioSpec {
 
 const applies = (scenario: ScenarioName, target: TargetName) => !(scenario === 'history' && target === 'ceiling');
 
-type Unit = { target: TargetName; scenarios: ScenarioName[] };
+/** `sockets`: the one socket count of a connections unit (a full run's server measures one count). */
+type Unit = { target: TargetName; scenarios: ScenarioName[]; sockets?: number };
 
-/** Full runs: a fresh server per scenario and target, scenario by scenario (the targets compared close in time). Smoke: one server per target. */
+/**
+ * Full runs: a fresh server per scenario and target, scenario by scenario (the
+ * targets compared close in time); connections also per socket count, count by
+ * count, so each server's RSS grows from its start. Smoke: one server per target.
+ */
 function unitsOf(options: Options): Unit[] {
   if (options.smoke) {
     return options.targets
       .map((target) => ({ target, scenarios: options.scenarios.filter((scenario) => applies(scenario, target)) }))
       .filter((unit) => unit.scenarios.length > 0);
   }
-  return options.scenarios.flatMap((scenario) =>
-    options.targets.filter((target) => applies(scenario, target)).map((target) => ({ target, scenarios: [scenario] })),
-  );
+  return options.scenarios.flatMap((scenario): Unit[] => {
+    const targets = options.targets.filter((target) => applies(scenario, target));
+    if (scenario === 'connections') {
+      return options.sizes.sockets.flatMap((sockets) =>
+        targets.map((target) => ({ target, scenarios: [scenario], sockets })),
+      );
+    }
+    return targets.map((target) => ({ target, scenarios: [scenario] }));
+  });
 }
+
+const unitName = (unit: Unit) => `${unit.scenarios.join('-')}${unit.sockets ? `-${unit.sockets}` : ''}`;
 
 // ---------------------------------------------------------------- machine
 
@@ -414,7 +445,7 @@ async function main(): Promise<number> {
     }
     const units = unitsOf(options);
     const runUnit = async (unit: Unit, index: number) => {
-      const label = `${unit.target}: ${unit.scenarios.join(', ')}`;
+      const label = `${unit.target}: ${unit.scenarios.join(', ')}${unit.sockets ? ` (${unit.sockets} sockets)` : ''}`;
       const log = (line: string) => console.error(options.smoke ? `${unit.target.padEnd(8)}${line.trimStart()}` : line);
       log(`[${index + 1}/${units.length}] ${label}`);
       const cleanups: (() => Promise<void> | void)[] = [];
@@ -458,7 +489,7 @@ async function main(): Promise<number> {
         } else if (unit.target === 'naive' && wantsHistory) {
           targetEnv.NAIVE_HISTORY_MESSAGES = String(options.sizes.historyMessages);
         }
-        const logPath = join(workDir, `${index + 1}-${unit.target}-${unit.scenarios.join('-')}.log`);
+        const logPath = join(workDir, `${index + 1}-${unit.target}-${unitName(unit)}.log`);
         const startedAt = Date.now();
         const profileDir = join(workDir, `${index + 1}-${unit.target}-profile`);
         server = await startTarget(
@@ -483,7 +514,9 @@ async function main(): Promise<number> {
           runTag: `${runTag}${index}`,
           strict: TARGETS[unit.target].ours,
           settleMs: options.smoke ? 100 : 500,
-          scenarios: unit.scenarios.flatMap((scenario) => specsFor(scenario, options.sizes)),
+          scenarios: unit.scenarios.flatMap((scenario) =>
+            specsFor(scenario, unit.sockets ? { ...options.sizes, sockets: [unit.sockets] } : options.sizes),
+          ),
         };
         const unitRows = await runGenerator(job, options.pinning, join(workDir, `${index + 1}-${unit.target}`));
         rows.push(...unitRows);
@@ -505,7 +538,7 @@ async function main(): Promise<number> {
         const output = readFileSync(logPath, 'utf8');
         const warnings = output.split('\n').filter((line) => /"level":(40|50|60)/.test(line)).length;
         if (warnings > 0) {
-          serverWarnings[`${unit.target}: ${unit.scenarios.join(', ')}`] = warnings;
+          serverWarnings[label] = warnings;
           log(`  server logged ${warnings} warnings/errors: ${logPath}`);
         }
       } catch (error) {
@@ -527,7 +560,12 @@ async function main(): Promise<number> {
     await stopAll();
   }
 
+  // Grouped by target in the order given (a full run measures connections count by count, target by target).
+  rows.sort(
+    (a, b) => options.targets.indexOf(a.target as TargetName) - options.targets.indexOf(b.target as TargetName),
+  );
   const ratioList = ratios(rows);
+  const goals = connectionGoals(rows);
   const failures = [
     ...unitFailures,
     ...rows.flatMap((row) =>
@@ -545,6 +583,7 @@ async function main(): Promise<number> {
     },
     results: rows,
     ratios: ratioList,
+    goals,
     serverWarnings,
     failures,
   };
@@ -572,8 +611,19 @@ async function main(): Promise<number> {
   for (const scenario of options.scenarios) {
     const scenarioRows = rows.filter((row) => row.scenario === scenario);
     if (scenarioRows.length) sections.push(`### ${scenario}\n\n${scenarioTable(scenario, scenarioRows)}`);
+    if (scenario === 'connections' && scenarioRows.length) {
+      sections.push(`### connections: growth with the socket count\n\n${connectionGrowthTable(scenarioRows)}`);
+    }
   }
   if (ratioList.length) sections.push(`### ours / reference\n\n${ratioTable(ratioList)}`);
+  if (anyGoalMeasured(goals)) {
+    sections.push(`### issue #6 targets (connections)\n\n${goalTable(goals)}`);
+  } else if (goals.length) {
+    sections.push(
+      'issue #6 targets 4, 5 and 7 not measured: they need connections runs of 5000 and 10000 sockets ' +
+        'and of at least two counts (the full default is --sockets 1000,5000,10000).',
+    );
+  }
   const report = sections.join('\n\n');
   writeFileSync(join(options.out, `${stamp}.md`), `${report}\n`);
   console.log(`\n${report}\n`);

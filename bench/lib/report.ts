@@ -201,3 +201,179 @@ export function ratioTable(list: Ratio[]): string {
     ]),
   );
 }
+
+// ---------------------------------------------------------------- connections: growth and issue #6 goals
+
+/** Issue #6's goals for the connections scenario (targets 4, 5 and 7 of the issue). */
+export const CONNECTION_GOALS = {
+  /** Target 4: at most this much server RSS per idle authenticated socket with one subscription… */
+  rssPerSocketKB: 16,
+  /** …at this many sockets. */
+  rssAtSockets: 10_000,
+  /** Target 5: one message to this many subscribers… */
+  p99AtSockets: 5_000,
+  /** …with a p99 at most this many times the bare ceiling's. */
+  p99PerCeiling: 2,
+  // Target 7: p99 and RSS from the fewest to the most sockets grow linearly or better.
+};
+
+/** The socket count a connections row was asked for (its variant; `sockets` in the metrics is how many opened). */
+const requested = (row: ResultRow) => Number(row.params.sockets);
+
+/** Server RSS gained while the sockets opened, in MB. */
+function rssGrowth(row: ResultRow): number | null {
+  if (typeof row.metrics.rssGrowthMB === 'number') return row.metrics.rssGrowthMB;
+  const perSocket = row.metrics.rssPerSocketKB;
+  return typeof perSocket === 'number' ? (perSocket * requested(row)) / 1024 : null;
+}
+
+/** a / b as "×1.23", or null when either is missing or b is not above zero. */
+function factor(a: unknown, b: unknown): string | null {
+  if (typeof a !== 'number' || typeof b !== 'number' || !Number.isFinite(a) || !(b > 0)) return null;
+  return `×${Number((a / b).toPrecision(3))}`;
+}
+
+/** Connections rows by target (in the order they first appear), each target's rows by socket count. */
+function connectionsByTarget(rows: ResultRow[]): [string, ResultRow[]][] {
+  const connections = rows.filter((row) => row.scenario === 'connections');
+  return [...new Set(connections.map((row) => row.target))].map((target) => [
+    target,
+    connections.filter((row) => row.target === target).sort((a, b) => requested(a) - requested(b)),
+  ]);
+}
+
+const ceilingRow = (rows: ResultRow[], sockets: number) =>
+  rows.find((row) => row.scenario === 'connections' && row.target === 'ceiling' && requested(row) === sockets);
+
+/**
+ * One row per target and socket count: RSS per socket and the to-all p99, and
+ * how they grew from the target's smallest count ("×"), next to how the
+ * sockets grew; linear growth is RSS × and p99 × no larger than sockets ×.
+ * The last column is the p99 over the ceiling's at the same count.
+ */
+export function connectionGrowthTable(rows: ResultRow[]): string {
+  const lines: string[][] = [];
+  for (const [target, own] of connectionsByTarget(rows)) {
+    const base = own[0]!;
+    for (const row of own) {
+      const ceiling = target === 'ceiling' ? undefined : ceilingRow(rows, requested(row));
+      lines.push([
+        target,
+        format(requested(row)),
+        factor(requested(row), requested(base)) ?? '–',
+        format(row.metrics.rssPerSocketKB),
+        format(rssGrowth(row)),
+        factor(rssGrowth(row), rssGrowth(base)) ?? '–',
+        format(row.metrics.toAllP99),
+        factor(row.metrics.toAllP99, base.metrics.toAllP99) ?? '–',
+        factor(row.metrics.toAllP99, ceiling?.metrics.toAllP99) ?? '–',
+      ]);
+    }
+  }
+  return markdownTable(
+    [
+      'target',
+      'sockets',
+      'sockets ×',
+      'RSS/socket KB',
+      'RSS growth MB',
+      'RSS ×',
+      'to-all p99 ms',
+      'to-all p99 ×',
+      'p99 / ceiling',
+    ],
+    lines,
+  );
+}
+
+export type GoalCheck = {
+  target: string;
+  /** The issue's target number. */
+  goal: 4 | 5 | 7;
+  description: string;
+  measured: string;
+  /** null: not measured in this run (or the run failed, so its figures do not count). */
+  met: boolean | null;
+};
+
+/** Issue #6's targets 4, 5 and 7, checked for every target that ran the connections scenario. */
+export function connectionGoals(rows: ResultRow[]): GoalCheck[] {
+  const { rssPerSocketKB, rssAtSockets, p99AtSockets, p99PerCeiling } = CONNECTION_GOALS;
+  const checks: GoalCheck[] = [];
+  const failed = (...list: (ResultRow | undefined)[]) => list.some((row) => row && row.failures.length > 0);
+  const verdict = (ok: boolean, ...list: (ResultRow | undefined)[]) => (failed(...list) ? null : ok);
+  const suffix = (...list: (ResultRow | undefined)[]) => (failed(...list) ? ' (run failed)' : '');
+  for (const [target, own] of connectionsByTarget(rows)) {
+    const atRss = own.find((row) => requested(row) === rssAtSockets);
+    const perSocket = atRss?.metrics.rssPerSocketKB;
+    checks.push({
+      target,
+      goal: 4,
+      description: `RSS per socket at ${rssAtSockets} sockets ≤ ${rssPerSocketKB} KB`,
+      ...(typeof perSocket === 'number'
+        ? {
+            measured: `${format(perSocket)} KB${suffix(atRss)}`,
+            met: verdict(perSocket <= rssPerSocketKB, atRss),
+          }
+        : { measured: `not measured (no ${rssAtSockets}-socket run)`, met: null }),
+    });
+    if (target !== 'ceiling') {
+      const atP99 = own.find((row) => requested(row) === p99AtSockets);
+      const ceiling = ceilingRow(rows, p99AtSockets);
+      const ours = atP99?.metrics.toAllP99;
+      const theirs = ceiling?.metrics.toAllP99;
+      checks.push({
+        target,
+        goal: 5,
+        description: `to-all p99 at ${p99AtSockets} sockets ≤ ${p99PerCeiling} × the ceiling's`,
+        ...(typeof ours === 'number' && typeof theirs === 'number' && theirs > 0
+          ? {
+              measured: `${factor(ours, theirs)} (${format(ours)} / ${format(theirs)} ms)${suffix(atP99, ceiling)}`,
+              met: verdict(ours <= p99PerCeiling * theirs, atP99, ceiling),
+            }
+          : {
+              measured: `not measured (no ${p99AtSockets}-socket run of ${atP99 ? 'the ceiling' : target})`,
+              met: null,
+            }),
+      });
+    }
+    const first = own[0]!;
+    const last = own.at(-1)!;
+    const sockets = requested(last) / requested(first);
+    const p99 = [last.metrics.toAllP99, first.metrics.toAllP99];
+    const rss = [rssGrowth(last), rssGrowth(first)];
+    const range = `${requested(first)} → ${requested(last)} sockets`;
+    const p99Factor = factor(p99[0], p99[1]);
+    const rssFactor = factor(rss[0], rss[1]);
+    checks.push({
+      target,
+      goal: 7,
+      description: 'p99 and RSS grow linearly with the sockets or better',
+      ...(own.length < 2
+        ? { measured: `not measured (one socket count: ${requested(first)})`, met: null }
+        : p99Factor === null || rssFactor === null
+          ? { measured: `${range}: figures missing${suffix(first, last)}`, met: null }
+          : {
+              measured: `${range} (×${Number(sockets.toPrecision(3))}): p99 ${p99Factor}, RSS ${rssFactor}${suffix(first, last)}`,
+              met: verdict(p99[0]! / p99[1]! <= sockets && rss[0]! / rss[1]! <= sockets, first, last),
+            }),
+    });
+  }
+  return checks;
+}
+
+/** True when some check has figures (every check reads "not measured (…)" when the run lacked its socket counts). */
+export const anyGoalMeasured = (checks: GoalCheck[]) =>
+  checks.some((check) => !check.measured.startsWith('not measured'));
+
+export function goalTable(checks: GoalCheck[]): string {
+  return markdownTable(
+    ['target', 'issue #6 target', 'measured', 'met'],
+    checks.map((check) => [
+      check.target,
+      `${check.goal}: ${check.description}`,
+      check.measured,
+      check.met === null ? '–' : check.met ? 'yes' : 'NO',
+    ]),
+  );
+}

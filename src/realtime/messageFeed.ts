@@ -83,6 +83,8 @@ export class MessageFeed {
   private drainAgain = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** The bell to publish at the end of this turn of the event loop. */
+  private outgoingBell: { position: number; published: Promise<void> } | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -108,10 +110,24 @@ export class MessageFeed {
     await this.draining;
   }
 
-  /** Rings the bell after this instance committed an event. */
-  async announce(position: number): Promise<void> {
+  /**
+   * Rings the bell after this instance committed an event. Bells rung in one
+   * turn of the event loop (the sends of one group commit) go out as one
+   * publish of the highest position: a reader reads everything up to it.
+   */
+  announce(position: number): Promise<void> {
     this.ring(position);
-    await this.bus.publish('messageEvents', { position });
+    if (this.outgoingBell) {
+      this.outgoingBell.position = Math.max(this.outgoingBell.position, position);
+      return this.outgoingBell.published;
+    }
+    const bell = { position, published: Promise.resolve() };
+    bell.published = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.outgoingBell = null;
+      return this.bus.publish('messageEvents', { position: bell.position });
+    });
+    this.outgoingBell = bell;
+    return bell.published;
   }
 
   /** Event `position` is committed: deliver it, or, with nobody listening here, just note it without reading. */

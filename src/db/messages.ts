@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { type DataSource, type EntityManager, In } from 'typeorm';
 import { Message, type MessageEvent, Reaction } from './entities/index.js';
 import { claimEventPosition, insertMessageEvent, insertMessageEvents } from './eventLog.js';
-import { readCommitted, transaction } from './transaction.js';
+import { isUniqueViolation, readCommitted, transaction } from './transaction.js';
 
 export type MessageChange = { message: Message; event: MessageEvent };
 
@@ -53,21 +53,30 @@ export function storeMessage(dataSource: DataSource, send: NewMessage): Promise<
 async function storeBatch(dataSource: DataSource, sends: readonly NewMessage[]): Promise<(StoredMessage | Error)[]> {
   try {
     return await storeTogether(dataSource, sends);
-  } catch (error) {
-    if (sends.length === 1) return [error as Error];
-    return Promise.all(
-      sends.map((send) =>
-        storeTogether(dataSource, [send]).then(
-          ([stored]) => stored!,
-          (alone: Error) => alone,
-        ),
-      ),
-    );
+  } catch {
+    return Promise.all(sends.map((send) => storeAlone(dataSource, send).catch((error: Error) => error)));
   }
 }
 
-const idempotencyKey = (send: NewMessage) =>
-  send.clientMessageId === null ? null : `${send.senderId}:${send.clientMessageId}`;
+/** A retry that raced another instance's fails on the unique key, and returns the winner's message. */
+async function storeAlone(dataSource: DataSource, send: NewMessage): Promise<StoredMessage> {
+  try {
+    return (await storeTogether(dataSource, [send]))[0]!;
+  } catch (error) {
+    const winner =
+      isUniqueViolation(error) && send.clientMessageId !== null
+        ? await readCommitted(dataSource, (manager) =>
+            manager.findOneBy(Message, { senderId: send.senderId, clientMessageId: send.clientMessageId! }),
+          )
+        : null;
+    if (!winner) throw error;
+    return { message: winner, event: null };
+  }
+}
+
+/** Compared as the database compares them: both drivers store a lone surrogate as U+FFFD. */
+const idempotencyKey = (send: { senderId: number; clientMessageId: string | null }) =>
+  send.clientMessageId === null ? null : `${send.senderId}:${send.clientMessageId.toWellFormed()}`;
 
 /**
  * One transaction for all `sends` that are not retries. Retries are found
@@ -129,7 +138,7 @@ async function findEarlierMessages(
       keyed.map((send) => ({ senderId: send.senderId, clientMessageId: send.clientMessageId! })),
     ),
   );
-  return new Map(found.map((message) => [`${message.senderId}:${message.clientMessageId}`, message]));
+  return new Map(found.map((message) => [idempotencyKey(message)!, message]));
 }
 
 /** Moves each conversation's activity to its latest event of the batch, in one statement. */

@@ -29,6 +29,14 @@ export async function requireMembership(context: Context, conversationGlobalId: 
   return conversation;
 }
 
+/** requireMembership for callers that need only the id: one lookup, as a membership implies its conversation. */
+export async function requireMemberConversationId(context: Context, conversationGlobalId: string): Promise<number> {
+  const conversationId = decodeId('Conversation', conversationGlobalId);
+  if (conversationId === null || !(await context.loaders.membership.load(conversationId)))
+    throw notFound('Conversation');
+  return conversationId;
+}
+
 /** The conversation, or null when missing or the caller is not a member. */
 export async function findVisibleConversation(context: Context, conversationId: number): Promise<Conversation | null> {
   const [membership, conversation] = await Promise.all([

@@ -11,7 +11,7 @@ import {
 import { forbidden, notFound } from '../errors.js';
 import type { Context } from '../context.js';
 import { builder } from './builder.js';
-import { ConversationRef, requireMembership } from './conversation.js';
+import { ConversationRef, requireMemberConversationId } from './conversation.js';
 import { eventCursor } from './eventCursor.js';
 import { decodeId } from './ids.js';
 import { clientMessageId, emoji, messageBody } from './limits.js';
@@ -169,8 +169,7 @@ builder.queryFields((t) => ({
       before: t.arg.string(),
     },
     resolve: async (_root, args, context) => {
-      const conversation = await requireMembership(context, String(args.conversationId));
-      return messagePage(context, conversation.id, args);
+      return messagePage(context, await requireMemberConversationId(context, String(args.conversationId)), args);
     },
   }),
 }));
@@ -183,16 +182,16 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
     resolve: async (_root, { input }, context) => {
       await context.rateLimiter.consume('sendMessage', context.viewer!.id);
-      const conversation = await requireMembership(context, String(input.conversationId));
+      const conversationId = await requireMemberConversationId(context, String(input.conversationId));
       const { message, event } = await storeMessage(context.dataSource, {
-        conversationId: conversation.id,
+        conversationId,
         senderId: context.viewer!.id,
         body: input.body,
         clientMessageId: input.clientMessageId ?? null,
       });
       // Published only after the commit above; a retry (event null) publishes nothing new.
       if (event) await context.realtime.feed.announce(event.position);
-      await context.realtime.typing.set(conversation.id, context.viewer!.id, false);
+      await context.realtime.typing.set(conversationId, context.viewer!.id, false);
       return message;
     },
   }),

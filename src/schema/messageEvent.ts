@@ -4,7 +4,7 @@ import { openMessageStream } from '../realtime/messageStream.js';
 import type { Context } from '../context.js';
 import type { ReactionGroup } from '../db/loaders.js';
 import { builder } from './builder.js';
-import { requireMembership } from './conversation.js';
+import { requireMemberConversationId } from './conversation.js';
 import { eventCursor, parseEventCursor } from './eventCursor.js';
 import { MessageRef } from './message.js';
 
@@ -61,7 +61,7 @@ builder.subscriptionField('messageEvents', (t) =>
     args: { conversationId: t.arg.id(), after: t.arg.string() },
     subscribe: async (_root, args, context) => {
       const conversationId =
-        args.conversationId == null ? null : (await requireMembership(context, String(args.conversationId))).id;
+        args.conversationId == null ? null : await requireMemberConversationId(context, String(args.conversationId));
       const after = args.after == null ? null : parseEventCursor(args.after);
       return openMessageStream(context.dataSource, context.realtime.feed, {
         viewerId: context.viewer!.id,

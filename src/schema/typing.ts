@@ -2,7 +2,7 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { streamOf } from '../realtime/eventQueue.js';
 import type { TypingPayload } from '../realtime/topics.js';
 import { builder } from './builder.js';
-import { requireMembership } from './conversation.js';
+import { requireMemberConversationId } from './conversation.js';
 import { UserRef } from './user.js';
 
 const TypingEventRef = builder.objectRef<TypingPayload>('TypingEvent').implement({
@@ -23,8 +23,8 @@ builder.mutationField('setTyping', (t) =>
     args: { conversationId: t.arg.id({ required: true }), typing: t.arg.boolean({ required: true }) },
     resolve: async (_root, args, context) => {
       await context.rateLimiter.consume('setTyping', context.viewer!.id);
-      const conversation = await requireMembership(context, String(args.conversationId));
-      await context.realtime.typing.set(conversation.id, context.viewer!.id, args.typing);
+      const conversationId = await requireMemberConversationId(context, String(args.conversationId));
+      await context.realtime.typing.set(conversationId, context.viewer!.id, args.typing);
       return true;
     },
   }),
@@ -37,7 +37,7 @@ builder.subscriptionField('typing', (t) =>
     description: 'Typing changes of other members in one conversation.',
     args: { conversationId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, context) => {
-      const { id: conversationId } = await requireMembership(context, String(args.conversationId));
+      const conversationId = await requireMemberConversationId(context, String(args.conversationId));
       const viewerId = context.viewer!.id;
       const { typing, memberships } = context.realtime;
       return streamOf<TypingPayload>(

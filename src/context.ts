@@ -48,13 +48,46 @@ export function createSocketContext(
     disconnectSlowConsumer,
   }: { viewerId: number; clientIp: string; disconnectSlowConsumer: () => void },
 ): Context {
+  const viewer = { id: viewerId };
   return {
     ...services,
-    viewer: { id: viewerId },
-    loaders: newLoaders(services, { id: viewerId }),
+    viewer,
+    loaders: lazyLoaders(services, viewer),
     clientIp,
     disconnectSlowConsumer,
   };
+}
+
+const RELEASE = Symbol('release loaders');
+
+/**
+ * Loaders built on first use. A subscription keeps its context for the
+ * socket's life but reads through its loaders only while it starts (each event
+ * is resolved on fresh ones, see realtime/sharedExecution.ts), so eight
+ * DataLoaders with their caches would otherwise stay with every idle socket.
+ */
+function lazyLoaders(services: Services, viewer: Viewer): Loaders {
+  return new Proxy({} as Loaders, new LazyLoaders(services, viewer));
+}
+
+class LazyLoaders implements ProxyHandler<Loaders> {
+  private loaders: Loaders | null = null;
+
+  constructor(
+    private readonly services: Services,
+    private readonly viewer: Viewer,
+  ) {}
+
+  get(_target: Loaders, key: string | symbol): unknown {
+    if (key === RELEASE) return () => (this.loaders = null);
+    this.loaders ??= newLoaders(this.services, this.viewer);
+    return this.loaders[key as keyof Loaders];
+  }
+}
+
+/** Lets a socket context's loaders go, with what they cached; a later use builds fresh ones. */
+export function releaseLoaders(context: Context): void {
+  (context.loaders as Loaders & { [RELEASE]?: () => void })[RELEASE]?.();
 }
 
 export function newLoaders(services: Services, viewer: Viewer | null): Loaders {

@@ -1,18 +1,16 @@
 // GraphQL over WebSocket (graphql-ws) on the HTTP server's port and path,
 // every operation routed through Yoga's envelop (parse, validate, context,
 // execute, subscribe) so the plugins and limits that guard HTTP guard sockets too.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { ExecutionArgs } from 'graphql';
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from './auth/tokens.js';
 import { clientAddress } from './clientAddress.js';
-import type { Services } from './context.js';
+import { type Context, releaseLoaders, type Services } from './context.js';
 import { User } from './db/entities/index.js';
 import { tagErrorCodes } from './errorCodes.js';
 
@@ -36,17 +34,22 @@ const CLOSE_GRACE_MS = 2_000;
 /** graphql-transport-ws message types only a server sends. */
 const SERVER_ONLY_MESSAGES = new Set<unknown>(['connection_ack', 'next', 'error', 'complete_from_server']);
 
-/** What the server keeps per socket, in graphql-ws's `extra`. */
-type SocketState = {
-  viewerId?: number;
+/**
+ * What the server keeps per socket, in graphql-ws's `extra`: the socket, the
+ * client's address, and once authenticated the viewer and the token's expiry
+ * timer. Kept small on purpose: an idle socket should cost little more than
+ * `ws` itself (see docs/benchmarks.md).
+ */
+type Extra = {
+  socket: WebSocket;
   clientIp: string;
-  /** Names this socket's subscribe-rate bucket. */
-  socketId: string;
-  subscriptions: Set<string>;
+  /** Names this socket's subscribe-rate bucket: a number unique in this process. */
+  socketId: number;
+  viewerId?: number;
   expiryTimer?: NodeJS.Timeout;
 };
 
-type Extra = { socket: WebSocket; request: IncomingMessage; state?: SocketState };
+let socketCount = 0;
 
 /** The token of a ConnectionInit payload: {"authorization": "Bearer <token>"} or {"token": "<token>"}. */
 function tokenOf(payload: Record<string, unknown> | undefined): string | null {
@@ -74,8 +77,195 @@ export function attachWebSocketServer(
   services: Services,
   { path, originAllowed }: { path: string; originAllowed: OriginPolicy },
 ): SocketServer {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  // perMessageDeflate stays off (ws's default for servers): its zlib state costs
+  // tens of KB per socket.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, handleProtocols });
+  const { realtime, tokens, logger } = services;
   let accepting = true;
+
+  const graphqlWs = makeServer<Record<string, unknown>, Extra>({
+    connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
+    async onConnect(ctx) {
+      const { extra } = ctx;
+      const claims = await tokens.verify(tokenOf(ctx.connectionParams) ?? '');
+      let user;
+      try {
+        user = claims ? await services.dataSource.manager.findOneBy(User, { id: claims.userId }) : null;
+      } catch (error) {
+        // The database is down: close with 4500 and a masked reason, not 4403,
+        // so a client keeps its token and reconnects later.
+        logger.error({ err: error }, 'could not authenticate a socket');
+        throw new Error('Internal server error');
+      }
+      if (!claims || !user) return false; // graphql-ws closes with 4403 Forbidden
+      // Closed while the token was checked: onClose has run already, so register nothing.
+      if (extra.socket.readyState !== extra.socket.OPEN) return false;
+      // The token is not needed again: graphql-ws would otherwise hold it for the socket's life.
+      delete (ctx as { connectionParams?: unknown }).connectionParams;
+      // From here onClose sees the viewer and undoes the presence registration below, whenever it closes.
+      extra.viewerId = user.id;
+      // The socket lives no longer than its token: the client reconnects with a fresh one.
+      const msLeft = claims.expiresAt.getTime() - Date.now();
+      extra.expiryTimer = setTimeout(closeSocket, msLeft, extra.socket, CloseCode.Forbidden, 'Token expired').unref();
+      await realtime.presence.connected(user.id);
+      return true;
+    },
+    async onClose({ extra }) {
+      if (!extra.viewerId) return;
+      clearTimeout(extra.expiryTimer);
+      await realtime.presence.disconnected(extra.viewerId);
+    },
+    async onSubscribe(ctx, _id, payload) {
+      const { extra } = ctx;
+      const rate = services.rateLimiter.consumeLocally('subscribePerSocket', String(extra.socketId));
+      if (!rate.allowed) {
+        return [
+          new GraphQLError('Too many subscriptions started; try again later.', {
+            extensions: { code: 'RATE_LIMITED', retryAfterMs: rate.retryAfterMs },
+          }),
+        ];
+      }
+      // graphql-ws registers every operation in ctx.subscriptions (this one
+      // included) until it completes or fails, so that is the count of active ones.
+      if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
+        return [
+          new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection.`, {
+            extensions: { code: 'RATE_LIMITED', retryAfterMs: 1_000 },
+          }),
+        ];
+      }
+      // Only what the context needs (see app.ts): every operation keeps its
+      // context for as long as it runs, a subscription for the socket's life.
+      const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        params: payload,
+        webSocket: {
+          viewerId: extra.viewerId,
+          clientIp: extra.clientIp,
+          disconnectSlowConsumer: closeSocket.bind(null, extra.socket, CLOSE_SLOW_CONSUMER, 'Slow consumer'),
+        },
+      });
+      // Parse and validation errors, including the operation limits, which
+      // throw from inside validation, answer this subscription only.
+      let document;
+      try {
+        document = parse(payload.query);
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) throw error;
+        tagErrorCodes([error], 'GRAPHQL_PARSE_FAILED');
+        return [error];
+      }
+      try {
+        const errors = validate(schema, document);
+        if (errors.length > 0) {
+          tagErrorCodes(errors, 'GRAPHQL_VALIDATION_FAILED');
+          return errors;
+        }
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) throw error;
+        tagErrorCodes([error], 'GRAPHQL_VALIDATION_FAILED');
+        return [error];
+      }
+      if (!getOperationAST(document, payload.operationName)) {
+        return [
+          new GraphQLError('No operation of that name in the document.', { extensions: { code: 'BAD_REQUEST' } }),
+        ];
+      }
+      const args: ExecutionArgs & { rootValue: unknown } = {
+        schema,
+        operationName: payload.operationName,
+        document,
+        variableValues: payload.variables,
+        contextValue: await contextFactory(),
+        rootValue: { execute, subscribe },
+      };
+      return args;
+    },
+    onNext({ extra }, _id, _payload, _args, result) {
+      // E.g. a variable of the wrong type in a mutation sent over the socket.
+      tagErrorCodes(result.errors);
+      if (extra.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+        closeSocket(extra.socket, CLOSE_SLOW_CONSUMER, 'Slow consumer');
+      }
+    },
+    // A client sending frames only a server may send (next, connection_ack, …) gets 4400 Bad Request.
+    jsonMessageReviver(key, value) {
+      if (
+        key === '' &&
+        value &&
+        typeof value === 'object' &&
+        SERVER_ONLY_MESSAGES.has((value as { type?: unknown }).type)
+      ) {
+        throw new Error('Message type reserved for the server');
+      }
+      return value;
+    },
+    execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+    async subscribe(args) {
+      const stream = await (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args);
+      // The stream has started: its own loaders are not needed again (each
+      // event is resolved on fresh ones), so they are not kept for its life.
+      releaseLoaders(args.contextValue as Context);
+      return stream as never;
+    },
+  });
+
+  // One keep-alive round for every socket rather than a timer per socket: a
+  // socket that has not answered the previous round's ping is dropped.
+  const awaitingPong = new Set<WebSocket>();
+  const keepAlive = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (awaitingPong.has(socket)) {
+        socket.terminate();
+      } else if (socket.readyState === socket.OPEN) {
+        awaitingPong.add(socket);
+        socket.ping();
+      }
+    }
+  }, KEEP_ALIVE_INTERVAL_MS).unref();
+  function ponged(this: WebSocket) {
+    awaitingPong.delete(this);
+  }
+  // Malformed frames (bad UTF-8, oversized, bad opcodes) make `ws` emit an error
+  // and close the socket with the right code itself: note them, quietly, so
+  // no client can flood the server's output.
+  function protocolError(error: Error) {
+    logger.debug({ err: error.message }, 'websocket protocol error');
+  }
+
+  /**
+   * graphql-ws's server on a `ws` socket. Written here rather than using
+   * graphql-ws/use/ws, which keeps per socket the upgrade request (all its
+   * headers) and a keep-alive timer, and, for as long as each subscription
+   * runs, the frame that started it.
+   */
+  function serve(socket: WebSocket, clientIp: string): void {
+    socket.on('error', protocolError);
+    socket.on('pong', ponged);
+    const closed = graphqlWs.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data) => {
+            handle(String(data)).catch((error: unknown) => {
+              logger.error({ err: error }, 'websocket message handling failed');
+              // Close reasons never carry internals.
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            });
+          }),
+      },
+      { socket, clientIp, socketId: ++socketCount },
+    );
+    socket.on('close', (code, reason) => {
+      awaitingPong.delete(socket);
+      closed(code, String(reason)).catch((error: unknown) => logger.error({ err: error }, 'websocket close failed'));
+    });
+  }
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
@@ -95,171 +285,16 @@ export function attachWebSocketServer(
     );
     // A client opening sockets in a loop is refused before the upgrade.
     services.rateLimiter.consume('connectPerIp', ip).then(
-      () => wss.handleUpgrade(request, socket, head, (webSocket) => wss.emit('connection', webSocket, request)),
+      () => wss.handleUpgrade(request, socket, head, (webSocket) => serve(webSocket, ip)),
       () => socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\n\r\n'),
     );
-  });
-
-  const { realtime, tokens, logger } = services;
-
-  const disposable = useServer<Record<string, unknown>, { state: SocketState }>(
-    {
-      connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
-      async onConnect(ctx) {
-        const extra = ctx.extra as Extra;
-        const claims = await tokens.verify(tokenOf(ctx.connectionParams) ?? '');
-        let user;
-        try {
-          user = claims ? await services.dataSource.manager.findOneBy(User, { id: claims.userId }) : null;
-        } catch (error) {
-          // The database is down: close with 4500 and a masked reason (isProd below), not 4403,
-          // so a client keeps its token and reconnects later.
-          logger.error({ err: error }, 'could not authenticate a socket');
-          throw new Error('Internal server error');
-        }
-        if (!claims || !user) return false; // graphql-ws closes with 4403 Forbidden
-        // Closed while the token was checked: onClose has run already, so register nothing.
-        if (extra.socket.readyState !== extra.socket.OPEN) return false;
-        // From here onClose sees the viewer and undoes the presence registration below, whenever it closes.
-        const state: SocketState = {
-          viewerId: user.id,
-          clientIp: clientAddress(
-            extra.request.socket.remoteAddress,
-            extra.request.headers['x-forwarded-for'],
-            services.config.trustProxyHops,
-          ),
-          socketId: randomUUID(),
-          subscriptions: new Set(),
-        };
-        extra.state = state;
-        // The socket lives no longer than its token: the client reconnects with a fresh one.
-        const msLeft = claims.expiresAt.getTime() - Date.now();
-        state.expiryTimer = setTimeout(() => closeSocket(extra.socket, CloseCode.Forbidden, 'Token expired'), msLeft);
-        state.expiryTimer.unref();
-        await realtime.presence.connected(user.id);
-        return true;
-      },
-      async onClose(ctx) {
-        const state = (ctx.extra as Extra).state;
-        if (!state?.viewerId) return;
-        clearTimeout(state.expiryTimer);
-        await realtime.presence.disconnected(state.viewerId);
-      },
-      async onSubscribe(ctx, id, payload) {
-        const extra = ctx.extra as Extra;
-        const state = extra.state!;
-        const rate = services.rateLimiter.consumeLocally('subscribePerSocket', state.socketId);
-        if (!rate.allowed) {
-          return [
-            new GraphQLError('Too many subscriptions started; try again later.', {
-              extensions: { code: 'RATE_LIMITED', retryAfterMs: rate.retryAfterMs },
-            }),
-          ];
-        }
-        if (state.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
-          return [
-            new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection.`, {
-              extensions: { code: 'RATE_LIMITED', retryAfterMs: 1_000 },
-            }),
-          ];
-        }
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: extra.request,
-          socket: extra.socket,
-          params: payload,
-          webSocket: {
-            viewerId: state.viewerId,
-            clientIp: state.clientIp,
-            disconnectSlowConsumer: () => closeSocket(extra.socket, CLOSE_SLOW_CONSUMER, 'Slow consumer'),
-          },
-        });
-        // Parse and validation errors, including the operation limits, which
-        // throw from inside validation, answer this subscription only.
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          if (!(error instanceof GraphQLError)) throw error;
-          tagErrorCodes([error], 'GRAPHQL_PARSE_FAILED');
-          return [error];
-        }
-        try {
-          const errors = validate(schema, document);
-          if (errors.length > 0) {
-            tagErrorCodes(errors, 'GRAPHQL_VALIDATION_FAILED');
-            return errors;
-          }
-        } catch (error) {
-          if (!(error instanceof GraphQLError)) throw error;
-          tagErrorCodes([error], 'GRAPHQL_VALIDATION_FAILED');
-          return [error];
-        }
-        if (!getOperationAST(document, payload.operationName)) {
-          return [
-            new GraphQLError('No operation of that name in the document.', { extensions: { code: 'BAD_REQUEST' } }),
-          ];
-        }
-        state.subscriptions.add(id);
-        const args: ExecutionArgs & { rootValue: unknown } = {
-          schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-        return args;
-      },
-      onNext(ctx, _id, _payload, _args, result) {
-        // E.g. a variable of the wrong type in a mutation sent over the socket.
-        tagErrorCodes(result.errors);
-        const socket = (ctx.extra as Extra).socket;
-        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-          closeSocket(socket, CLOSE_SLOW_CONSUMER, 'Slow consumer');
-        }
-      },
-      // A subscription ends by completing or with an error; either frees its slot.
-      onComplete(ctx, id) {
-        (ctx.extra as Extra).state?.subscriptions.delete(id);
-      },
-      onError(ctx, id) {
-        (ctx.extra as Extra).state?.subscriptions.delete(id);
-      },
-      // Close reasons and errors never carry internals, whatever NODE_ENV says.
-      isProd: true,
-      // A client sending frames only a server may send (next, connection_ack, …) gets 4400 Bad Request.
-      jsonMessageReviver(key, value) {
-        if (
-          key === '' &&
-          value &&
-          typeof value === 'object' &&
-          SERVER_ONLY_MESSAGES.has((value as { type?: unknown }).type)
-        ) {
-          throw new Error('Message type reserved for the server');
-        }
-        return value;
-      },
-      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
-    },
-    wss,
-    KEEP_ALIVE_INTERVAL_MS,
-  );
-
-  // Malformed frames (bad UTF-8, oversized, bad opcodes) make `ws` emit an error
-  // and close the socket with the right code itself; graphql-ws would also print
-  // each one with console.error, letting any client flood the server's output.
-  wss.on('connection', (socket) => {
-    socket.removeAllListeners('error');
-    socket.on('error', (error) => logger.debug({ err: error.message }, 'websocket protocol error'));
   });
 
   return {
     async close() {
       accepting = false;
+      clearInterval(keepAlive);
       for (const client of wss.clients) closeSocket(client, CLOSE_GOING_AWAY, 'Server shutting down');
-      await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       logger.debug('websocket server closed');
     },

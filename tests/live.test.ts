@@ -381,6 +381,25 @@ describe.each(SET_UPS)('live delivery on $name', ({ database, options }) => {
       );
     });
 
+    it('450 subscriptions of one group on five sockets each get every message once, in order', async () => {
+      const [alice, bob, carol] = await newUsers(3);
+      const group = await createGroup(url, alice, [bob, carol]);
+      const after = await eventCursor(bob, group);
+      // More subscribers than the feed hands an event to in one turn of the event loop.
+      const streams = [bob, carol, bob, carol, bob].flatMap((user) => {
+        const client = socketClient(url, user.token);
+        return Array.from({ length: 90 }, () => subscribe(client, MESSAGE_EVENTS, { conversationId: group, after }));
+      });
+      for (let wave = 0; wave < 3; wave++) {
+        await Promise.all([0, 1, 2, 3].map((index) => send(url, alice, group, `wave ${wave} message ${index}`)));
+      }
+      await Promise.all(streams.map((stream) => stream.waitFor(12, 30_000)));
+      await sleep(200);
+      const ids = await historyIds(alice, group);
+      expect(ids).toHaveLength(12);
+      for (const stream of streams) expect(messageEventsOf(stream).map((event) => event.message.id)).toEqual(ids);
+    });
+
     it('a member who leaves a group gets no further events of it', async () => {
       const [alice, bob, carol] = await newUsers(3);
       const group = await createGroup(url, alice, [bob, carol]);

@@ -23,6 +23,8 @@ import type { Bus } from './pubsub.js';
 
 /** How often the feed checks the log even without a notification: the bound on delivery delay when pub/sub loses one. */
 const POLL_INTERVAL_MS = 1_000;
+/** Subscribers an event is handed to per turn of the event loop (see dispatch). */
+const LISTENERS_PER_TURN = 200;
 /** Events read and hydrated per query. */
 export const EVENT_BATCH = 500;
 
@@ -170,7 +172,7 @@ export class MessageFeed {
         const members = await this.memberships.membersOf(delivered.map((event) => event.conversationId));
         for (const event of delivered) {
           this.delivered = event.position;
-          this.dispatch(event, members.get(event.conversationId)!);
+          await this.dispatch(event, members.get(event.conversationId)!);
         }
         if (events.length < EVENT_BATCH) return;
       }
@@ -180,11 +182,18 @@ export class MessageFeed {
     }
   }
 
-  private dispatch(event: DeliveredEvent, members: Set<number>): void {
-    for (const listener of this.listeners) {
+  /**
+   * Hands the event to its listeners, LISTENERS_PER_TURN per turn of the event
+   * loop: each push sets off that subscriber's delivery, and delivering to
+   * thousands in one turn would keep sockets, timers and health checks waiting.
+   */
+  private async dispatch(event: DeliveredEvent, members: Set<number>): Promise<void> {
+    let served = 0;
+    for (const listener of [...this.listeners]) {
       if (listener.conversationId !== null && listener.conversationId !== event.conversationId) continue;
       if (!members.has(listener.viewerId)) continue;
       listener.push(event);
+      if (++served % LISTENERS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 }

@@ -3,7 +3,7 @@
 // execute, subscribe) so the plugins and limits that guard HTTP guard sockets too.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
+import { CloseCode, handleProtocols, makeServer, type WebSocket as GraphqlWsTransport } from 'graphql-ws';
 import type { ExecutionArgs } from 'graphql';
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -13,6 +13,7 @@ import { clientAddress } from './clientAddress.js';
 import { type Context, releaseLoaders, type Services } from './context.js';
 import { User } from './db/entities/index.js';
 import { tagErrorCodes } from './errorCodes.js';
+import type { Logger } from './logger.js';
 
 /** ConnectionInit must arrive this soon after the socket opens (else 4408). */
 export const CONNECTION_INIT_TIMEOUT_MS = 3_000;
@@ -62,6 +63,40 @@ function closeSocket(socket: WebSocket, code: number, reason: string): void {
   if (socket.readyState === socket.CLOSED) return;
   socket.close(code, reason);
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+}
+
+/** graphql-ws's view of a `ws` socket: methods rather than closures, as there is one per socket. */
+class GraphqlWsSocket implements GraphqlWsTransport {
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly logger: Logger,
+  ) {}
+
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  send(data: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.socket.readyState !== this.socket.OPEN) return resolve();
+      this.socket.send(data, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  /** `handle` settles when the operation a message started ends: for a subscription, with the socket. */
+  onMessage(handle: (data: string) => Promise<void>): void {
+    this.socket.on('message', (data) => {
+      handle(String(data)).catch((error: unknown) => {
+        this.logger.error({ err: error }, 'websocket message handling failed');
+        // Close reasons never carry internals.
+        this.socket.close(CloseCode.InternalServerError, 'Internal server error');
+      });
+    });
+  }
 }
 
 export type OriginPolicy = (origin: string | undefined, host: string | undefined) => boolean;
@@ -241,26 +276,11 @@ export function attachWebSocketServer(
   function serve(socket: WebSocket, clientIp: string): void {
     socket.on('error', protocolError);
     socket.on('pong', ponged);
-    const closed = graphqlWs.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) =>
-          new Promise((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) =>
-          socket.on('message', (data) => {
-            handle(String(data)).catch((error: unknown) => {
-              logger.error({ err: error }, 'websocket message handling failed');
-              // Close reasons never carry internals.
-              socket.close(CloseCode.InternalServerError, 'Internal server error');
-            });
-          }),
-      },
-      { socket, clientIp, socketId: ++socketCount },
-    );
+    const closed = graphqlWs.opened(new GraphqlWsSocket(socket, logger), {
+      socket,
+      clientIp,
+      socketId: ++socketCount,
+    });
     socket.on('close', (code, reason) => {
       awaitingPong.delete(socket);
       closed(code, String(reason)).catch((error: unknown) => logger.error({ err: error }, 'websocket close failed'));

@@ -17,7 +17,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   constructor(
     private readonly limit: number,
     private readonly onClose: () => void,
-    private readonly onOverflow: () => void = () => undefined,
+    private readonly onOverflow?: () => void,
   ) {}
 
   get size(): number {
@@ -32,7 +32,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
       consumer.resolve({ value: item, done: false });
     } else if (this.items.length >= this.limit) {
       this.fail(new QueueOverflowError(`subscriber fell more than ${this.limit} events behind`));
-      this.onOverflow();
+      this.onOverflow?.();
     } else {
       this.items.push(item);
     }
@@ -101,8 +101,8 @@ const MAX_QUEUED_NOTICES = 1_000;
 
 /** A subscriber's stream over a listener: `listen` registers `push` and returns how to stop. */
 export function streamOf<T>(listen: (push: (item: T) => void) => () => void, onOverflow?: () => void): EventQueue<T> {
-  let stop: () => void = () => undefined;
-  const queue = new EventQueue<T>(MAX_QUEUED_NOTICES, () => stop(), onOverflow);
+  let stop: (() => void) | undefined = undefined; // set once listening
+  const queue = new EventQueue<T>(MAX_QUEUED_NOTICES, () => stop?.(), onOverflow);
   stop = listen((item) => queue.push(item));
   return queue;
 }

@@ -3,7 +3,7 @@
 import type { DataSource } from 'typeorm';
 import { readEventsAfter } from '../db/eventLog.js';
 import { EventQueue, QueueOverflowError } from './eventQueue.js';
-import { type DeliveredEvent, EVENT_BATCH, hydrateEvents, type MessageFeed } from './messageFeed.js';
+import { type DeliveredEvent, EVENT_BATCH, type FeedListener, hydrateEvents, type MessageFeed } from './messageFeed.js';
 
 /** Events one subscriber may have queued before it counts as too slow and is cut off. */
 export const MAX_QUEUED_EVENTS = 2_000;
@@ -20,57 +20,79 @@ export type MessageStreamOptions = {
 export function openMessageStream(
   dataSource: DataSource,
   feed: MessageFeed,
-  { viewerId, conversationId, after, onOverflow }: MessageStreamOptions,
+  options: MessageStreamOptions,
 ): AsyncIterableIterator<DeliveredEvent> {
+  const stream = new MessageStream(feed, options);
+  if (options.after !== null) void stream.replay(dataSource);
+  return stream.queue;
+}
+
+/**
+ * The feed's listener for one subscriber. A class rather than closures: an idle
+ * subscription lives as long as its socket, so what it keeps is kept once per socket.
+ */
+class MessageStream implements FeedListener {
+  readonly viewerId: number;
+  readonly conversationId: number | null;
+  readonly queue: EventQueue<DeliveredEvent>;
   /** The position of the last event queued for the subscriber. */
-  let cursor = after;
-  let replaying = after !== null;
-  const heldBack: DeliveredEvent[] = [];
-  const queue = new EventQueue<DeliveredEvent>(MAX_QUEUED_EVENTS, () => stopListening(), onOverflow);
+  private cursor: number | null;
+  /** Live events that arrived during the replay; null once live. */
+  private heldBack: DeliveredEvent[] | null;
+  private readonly onOverflow: (() => void) | undefined;
+  private readonly stopListening: () => void;
 
-  const queueIfNew = (event: DeliveredEvent) => {
-    if (cursor !== null && event.position <= cursor) return; // already replayed: no duplicate
-    cursor = event.position;
-    queue.push(event);
-  };
-
-  // Listen before replaying, so nothing committed during the replay is missed.
-  const stopListening = feed.listen({
-    viewerId,
-    conversationId,
-    push: (event) => {
-      if (!replaying) queueIfNew(event);
-      else if (heldBack.length < MAX_QUEUED_EVENTS) heldBack.push(event);
-      else {
-        queue.fail(new QueueOverflowError('too many live events during the replay'));
-        onOverflow?.();
-      }
-    },
-  });
-
-  if (replaying) {
-    void (async () => {
-      try {
-        for (;;) {
-          await queue.whenBelow(EVENT_BATCH);
-          const events = await readEventsAfter(dataSource, cursor!, EVENT_BATCH, { userId: viewerId, conversationId });
-          for (const event of await hydrateEvents(dataSource, events)) queueIfNew(event);
-          if (events.length < EVENT_BATCH) break;
-        }
-        // The hand-over. The replay read every event committed before its last
-        // query; live events arriving meanwhile were held back. An event can be
-        // in both (committed before the last query, delivered by the feed
-        // after we started listening), so held-back events at or before the
-        // cursor are dropped, and the rest follow in feed order, which is
-        // position order. This block runs without an await, so no live event
-        // can slip between the held-back ones and the switch to live.
-        for (const event of heldBack) queueIfNew(event);
-        heldBack.length = 0;
-        replaying = false;
-      } catch (error) {
-        queue.fail(error as Error);
-      }
-    })();
+  constructor(feed: MessageFeed, { viewerId, conversationId, after, onOverflow }: MessageStreamOptions) {
+    this.viewerId = viewerId;
+    this.conversationId = conversationId;
+    this.cursor = after;
+    this.heldBack = after === null ? null : [];
+    this.onOverflow = onOverflow;
+    this.queue = new EventQueue<DeliveredEvent>(MAX_QUEUED_EVENTS, () => this.stopListening(), onOverflow);
+    // Listen before replaying, so nothing committed during the replay is missed.
+    this.stopListening = feed.listen(this);
   }
-  return queue;
+
+  /** A live event from the feed. */
+  push(event: DeliveredEvent): void {
+    if (this.heldBack === null) this.queueIfNew(event);
+    else if (this.heldBack.length < MAX_QUEUED_EVENTS) this.heldBack.push(event);
+    else {
+      this.queue.fail(new QueueOverflowError('too many live events during the replay'));
+      this.onOverflow?.();
+    }
+  }
+
+  /** Reads what was committed after the cursor, then switches to live events. */
+  async replay(dataSource: DataSource): Promise<void> {
+    const { queue, viewerId, conversationId } = this;
+    try {
+      for (;;) {
+        await queue.whenBelow(EVENT_BATCH);
+        const events = await readEventsAfter(dataSource, this.cursor!, EVENT_BATCH, {
+          userId: viewerId,
+          conversationId,
+        });
+        for (const event of await hydrateEvents(dataSource, events)) this.queueIfNew(event);
+        if (events.length < EVENT_BATCH) break;
+      }
+      // The hand-over. The replay read every event committed before its last
+      // query; live events arriving meanwhile were held back. An event can be
+      // in both (committed before the last query, delivered by the feed
+      // after we started listening), so held-back events at or before the
+      // cursor are dropped, and the rest follow in feed order, which is
+      // position order. This block runs without an await, so no live event
+      // can slip between the held-back ones and the switch to live.
+      for (const event of this.heldBack!) this.queueIfNew(event);
+      this.heldBack = null;
+    } catch (error) {
+      queue.fail(error as Error);
+    }
+  }
+
+  private queueIfNew(event: DeliveredEvent): void {
+    if (this.cursor !== null && event.position <= this.cursor) return; // already replayed: no duplicate
+    this.cursor = event.position;
+    this.queue.push(event);
+  }
 }

@@ -778,8 +778,9 @@ async function history(spec: HistorySpec, { job, client }: Context): Promise<Res
   const conversation = list.conversations.edges.find((edge: any) => edge.node.title === spec.title)?.node;
   if (!conversation) throw new Error(`no conversation titled ${spec.title} for ${spec.username}`);
   const conversationId: string = conversation.id;
-  const page = (variables: Record<string, unknown>) =>
-    client.query(OPERATIONS.history, { conversationId, ...variables }, viewer.token);
+  const timedPage = (variables: Record<string, unknown>) =>
+    client.timedQuery(OPERATIONS.history, { conversationId, ...variables }, viewer.token);
+  const page = async (variables: Record<string, unknown>) => (await timedPage(variables)).data;
 
   const newest = await page({ last: spec.pageSize });
   const oldest = await page({ first: 1 });
@@ -809,14 +810,18 @@ async function history(spec: HistorySpec, { job, client }: Context): Promise<Res
     newestLatencies.add(performance.now() - at);
   }
   const deepLatencies = new Samples();
+  /** The server's own time per deep page (its Server-Timing header), where it sends one. */
+  const deepServerTimes = new Samples();
   let depthSum = 0;
   phaseEnd = performance.now() + spec.seconds * 1000;
   for (let index = 0; index < spec.pages && performance.now() < phaseEnd; index++) {
     const before = randomBefore();
     depthSum += maxId - before;
     const at = performance.now();
-    check(await page({ last: spec.pageSize, before: messageCursor(before) }));
+    const { data, serverMs } = await timedPage({ last: spec.pageSize, before: messageCursor(before) });
     deepLatencies.add(performance.now() - at);
+    if (serverMs !== null) deepServerTimes.add(serverMs);
+    check(data);
   }
   const sequentialStats = window.end();
 
@@ -842,6 +847,7 @@ async function history(spec: HistorySpec, { job, client }: Context): Promise<Res
   const concurrentStats = concurrentWindow.end();
   const newestSummary = newestLatencies.summary();
   const deep = deepLatencies.summary();
+  const deepServer = deepServerTimes.count > 0 ? deepServerTimes.summary() : null;
   const concurrent = concurrentLatencies.summary();
   const row: ResultRow = {
     target: job.target.name,
@@ -858,6 +864,8 @@ async function history(spec: HistorySpec, { job, client }: Context): Promise<Res
       p95: deep.p95,
       p99: deep.p99,
       max: deep.max,
+      serverP50: deepServer?.p50 ?? null,
+      serverP99: deepServer?.p99 ?? null,
       pagesPerSec: round(concurrent.count / concurrentSeconds, 1),
       concurrentP50: concurrent.p50,
       concurrentP99: concurrent.p99,

@@ -52,6 +52,12 @@ export type Client = {
   sendHttp(identity: Identity, channel: string, body: string): Promise<void>;
   /** A GraphQL query over HTTP: the data, or a thrown error. */
   query<T = any>(query: string, variables: Record<string, unknown>, token?: string): Promise<T>;
+  /** The same, with the server's own time from its Server-Timing header (null when it sends none). */
+  timedQuery<T = any>(
+    query: string,
+    variables: Record<string, unknown>,
+    token?: string,
+  ): Promise<{ data: T; serverMs: number | null }>;
   close(): void;
 };
 
@@ -67,13 +73,19 @@ export class GraphQLRequestError extends Error {
  * the server closed meanwhile (its idle timeout) never reached the server:
  * it is sent again once on a fresh connection, as Node's documentation advises.
  */
+/** The `dur` of a `Server-Timing: total;dur=<ms>` header. */
+function serverTiming(header: string | undefined): number | null {
+  const match = header ? /(?:^|,)\s*total;dur=([\d.]+)/.exec(header) : null;
+  return match ? Number(match[1]) : null;
+}
+
 function post(
   agent: Agent,
   url: URL,
   body: string,
   headers: Record<string, string>,
   retried = false,
-): Promise<{ status: number; text: string }> {
+): Promise<{ status: number; text: string; serverMs: number | null }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -85,7 +97,13 @@ function post(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString(),
+            serverMs: serverTiming(String(res.headers['server-timing'] ?? '')),
+          }),
+        );
         res.on('error', reject);
       },
     );
@@ -215,8 +233,16 @@ export function graphqlClient(url: string): Client {
   const { graphql, ws, agent } = httpBase(url);
 
   async function query<T = any>(text: string, variables: Record<string, unknown>, token?: string): Promise<T> {
+    return (await timedQuery<T>(text, variables, token)).data;
+  }
+
+  async function timedQuery<T = any>(text: string, variables: Record<string, unknown>, token?: string) {
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-    const { status, text: body } = await post(agent, graphql, JSON.stringify({ query: text, variables }), headers);
+    const {
+      status,
+      text: body,
+      serverMs,
+    } = await post(agent, graphql, JSON.stringify({ query: text, variables }), headers);
     let parsed: any;
     try {
       parsed = JSON.parse(body);
@@ -224,12 +250,13 @@ export function graphqlClient(url: string): Client {
       throw new GraphQLRequestError(`HTTP ${status}: ${body.slice(0, 200)}`);
     }
     if (parsed.errors || !parsed.data) throw new GraphQLRequestError(JSON.stringify(parsed.errors ?? parsed));
-    return parsed.data as T;
+    return { data: parsed.data as T, serverMs };
   }
 
   return {
     kind: 'graphql',
     query,
+    timedQuery,
     async users(count, prefix) {
       const identities: Identity[] = [];
       for (let index = 0; index < count; index++) {
@@ -322,6 +349,7 @@ export function ceilingClient(url: string): Client {
   return {
     kind: 'ceiling',
     query: unsupported,
+    timedQuery: unsupported,
     users: async (count, prefix) => Array.from({ length: count }, (_, index) => fake(`${prefix}_${index}`)),
     logIn: async (username) => fake(username),
     group: async () => `room${++rooms}`,

@@ -97,6 +97,8 @@ const COLUMNS: Record<string, Column[]> = {
     { title: 'deep p50 ms', value: metric('p50') },
     { title: 'deep p95 ms', value: metric('p95') },
     { title: 'deep p99 ms', value: metric('p99') },
+    { title: 'deep server p50 ms', value: metric('serverP50') },
+    { title: 'deep server p99 ms', value: metric('serverP99') },
     { title: 'pages/s', value: (row) => `${format(row.metrics.pagesPerSec)} (×${row.params.concurrency})` },
     { title: 'conc p99 ms', value: metric('concurrentP99') },
     { title: 'server CPU %', value: metric('concurrentServerCpu') },
@@ -289,7 +291,7 @@ export function connectionGrowthTable(rows: ResultRow[]): string {
 export type GoalCheck = {
   target: string;
   /** The issue's target number. */
-  goal: 4 | 5 | 7;
+  goal: number;
   description: string;
   measured: string;
   /** null: not measured in this run (or the run failed, so its figures do not count). */
@@ -357,6 +359,90 @@ export function connectionGoals(rows: ResultRow[]): GoalCheck[] {
               measured: `${range} (×${Number(sockets.toPrecision(3))}): p99 ${p99Factor}, RSS ${rssFactor}${suffix(first, last)}`,
               met: verdict(p99[0]! / p99[1]! <= sockets && rss[0]! / rss[1]! <= sockets, first, last),
             }),
+    });
+  }
+  return checks;
+}
+
+/** Fanout at this rate is the issue's target 1; the highest rate run stands for saturation (target 2). */
+const FANOUT_GOAL_RATE = '10/s';
+/** Target 6: the server's own time for a deep history page, on MySQL. */
+const HISTORY_SERVER_P50_MS = 5;
+
+/**
+ * Issue #6's targets 1, 2, 3 and 6 for our targets (sqlite, mysql), from the
+ * fanout, throughput and history rows, against the naive and ceiling rows of
+ * the same run.
+ */
+export function scenarioGoals(rows: ResultRow[]): GoalCheck[] {
+  const find = (target: string, scenario: string, variant?: string) =>
+    rows.find((row) => row.target === target && row.scenario === scenario && (!variant || row.variant === variant));
+  const number = (row: ResultRow | undefined, name: string) =>
+    typeof row?.metrics[name] === 'number' && Number.isFinite(row.metrics[name]) ? (row.metrics[name] as number) : null;
+  const ok = (met: boolean, ...list: (ResultRow | undefined)[]) =>
+    list.some((row) => row && row.failures.length > 0) ? null : met;
+  const missing = (what: string) => ({ measured: `not measured (${what})`, met: null });
+  const fanoutRates = [...new Set(rows.filter((row) => row.scenario === 'fanout').map((row) => row.variant ?? ''))];
+  const saturationRate = fanoutRates.sort((a, b) => parseFloat(b) - parseFloat(a))[0];
+  const checks: GoalCheck[] = [];
+  for (const target of ['sqlite', 'mysql'].filter((name) => rows.some((row) => row.target === name))) {
+    const fanout = find(target, 'fanout', FANOUT_GOAL_RATE);
+    const ours = number(fanout, 'p99');
+    const naive = number(find('naive', 'fanout', FANOUT_GOAL_RATE), 'p99');
+    const ceiling = number(find('ceiling', 'fanout', FANOUT_GOAL_RATE), 'p99');
+    checks.push({
+      target,
+      goal: 1,
+      description: `fanout p99 at ${FANOUT_GOAL_RATE} ≤ naive / 3 and ≤ 2 × ceiling`,
+      ...(ours !== null && naive !== null && ceiling !== null
+        ? {
+            measured: `${format(ours)} ms (naive ${format(naive)}, ceiling ${format(ceiling)})`,
+            met: ok(ours <= naive / 3 && ours <= 2 * ceiling, fanout),
+          }
+        : missing(`no ${FANOUT_GOAL_RATE} fanout of ${target}, naive and ceiling`)),
+    });
+    const saturated = saturationRate ? find(target, 'fanout', saturationRate) : undefined;
+    const delivered = number(saturated, 'deliveriesPerSec');
+    const naiveDelivered = number(
+      saturationRate ? find('naive', 'fanout', saturationRate) : undefined,
+      'deliveriesPerSec',
+    );
+    checks.push({
+      target,
+      goal: 2,
+      description: `fanout deliveries/s at the highest rate run (${saturationRate ?? '–'}) ≥ 3 × naive`,
+      ...(delivered !== null && naiveDelivered !== null
+        ? {
+            measured: `${factor(delivered, naiveDelivered)} (${format(delivered)} / ${format(naiveDelivered)})`,
+            met: ok(delivered >= 3 * naiveDelivered, saturated),
+          }
+        : missing('no fanout of both')),
+    });
+    for (const transport of ['http', 'ws']) {
+      const throughput = find(target, 'throughput', transport);
+      const stored = number(throughput, 'storedPerSec');
+      const naiveStored = number(find('naive', 'throughput', transport), 'storedPerSec');
+      checks.push({
+        target,
+        goal: 3,
+        description: `throughput over ${transport}: stored/s ≥ naive's`,
+        ...(stored !== null && naiveStored !== null
+          ? {
+              measured: `${factor(stored, naiveStored)} (${format(stored)} / ${format(naiveStored)})`,
+              met: ok(stored >= naiveStored, throughput),
+            }
+          : missing(`no ${transport} throughput of both`)),
+      });
+    }
+    const history = find(target, 'history');
+    const serverP50 = number(history, 'serverP50');
+    checks.push({
+      target,
+      goal: 6,
+      description: `deep history page: server time p50 < ${HISTORY_SERVER_P50_MS} ms${target === 'mysql' ? '' : ' (the issue asks it of MySQL)'}`,
+      ...(serverP50 !== null
+        ? { measured: `${format(serverP50)} ms`, met: ok(serverP50 < HISTORY_SERVER_P50_MS, history) }
+        : missing('no history run with Server-Timing')),
     });
   }
   return checks;

@@ -15,6 +15,7 @@ import { useSharedSubscriptionExecution } from './realtime/sharedExecution.js';
 import { schema } from './schema/index.js';
 import { useErrorCodes } from './errorCodes.js';
 import { operationLimitPlugins } from './operationLimits.js';
+import { useServerTiming } from './serverTiming.js';
 import { createStaticClientHandler } from './staticClient.js';
 import { attachWebSocketServer, type OriginPolicy } from './websocket.js';
 
@@ -107,6 +108,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
       ...operationLimitPlugins({ exposeSchema: config.exposeSchema }),
       useErrorCodes(),
+      ...(config.serverTiming ? [useServerTiming()] : []),
       useSharedSubscriptionExecution<Context>({
         executionContext: (context, viewer) => ({ ...context, viewer, loaders: newLoaders(context, viewer) }),
       }),

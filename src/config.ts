@@ -51,6 +51,7 @@ const environmentSchema = z.object({
   TOKEN_TTL: z.string().regex(durationPattern, 'must be a duration such as 3600, 90m, 12h or 7d').default('7d'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   EXPOSE_SCHEMA: z.enum(['true', 'false']).optional(),
+  SERVER_TIMING: z.enum(['true', 'false']).optional(),
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   ...Object.fromEntries(
     RATE_LIMITED_ACTIONS.map((action) => [
@@ -93,6 +94,8 @@ export type Config = {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Introspection, GraphiQL and field suggestions; off in production unless EXPOSE_SCHEMA=true. */
   exposeSchema: boolean;
+  /** A Server-Timing header with the server's time on each response; off in production unless SERVER_TIMING=true. */
+  serverTiming: boolean;
   /** How many proxies in front append to X-Forwarded-For; 0 trusts none and uses the socket address. */
   trustProxyHops: number;
   rateRules: RateRules;
@@ -146,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       }),
     ) as RateRules,
     exposeSchema: values.EXPOSE_SCHEMA ? values.EXPOSE_SCHEMA === 'true' : values.NODE_ENV !== 'production',
+    serverTiming: values.SERVER_TIMING ? values.SERVER_TIMING === 'true' : values.NODE_ENV !== 'production',
   };
 }
 

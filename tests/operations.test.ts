@@ -56,6 +56,26 @@ describe('operations', () => {
     expect(await graphiql.text()).toContain('GraphiQL');
   });
 
+  it('answers GraphQL requests with Server-Timing, unless turned off (as it is by default in production)', async () => {
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).serverTiming).toBe(false);
+    server = await startServer('sqlite');
+    const timed = await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(timed.headers.get('server-timing')).toMatch(/^total;dur=\d+\.\d{2}$/);
+    await server.stop();
+    server = await startServer('sqlite', { env: { SERVER_TIMING: 'false' } });
+    const untimed = await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(untimed.status).toBe(200);
+    expect(untimed.headers.get('server-timing')).toBeNull();
+  });
+
   it('reports not ready and masks the failure when the database is gone', async () => {
     server = await startServer('sqlite');
     const user = await signUp(server.graphqlUrl);

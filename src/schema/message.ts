@@ -94,31 +94,36 @@ const MessageConnection = builder.connectionObject(
 const MESSAGE_CURSOR = 'message';
 const messageCursor = (message: Message) => encodeCursor(MESSAGE_CURSOR, message.id);
 
-/** One page of a conversation's history the caller is a member of. */
-async function messagePage(context: Context, conversationId: number, args: PageArgs) {
+/**
+ * One page of a conversation's history the caller is a member of (the
+ * membership check may still be running: it goes alongside the first read).
+ * Independent reads run side by side, two round trips fewer than one by one.
+ */
+async function messagePage(context: Context, conversation: number | Promise<number>, args: PageArgs) {
   const request = parsePageArgs(args);
   const afterId = request.after === null ? null : decodeNumericCursor(MESSAGE_CURSOR, request.after, 'after');
   const beforeId = request.before === null ? null : decodeNumericCursor(MESSAGE_CURSOR, request.before, 'before');
   // Read the event position before the page, so the page reflects at least everything up to it.
-  const position = await currentEventPosition(context.dataSource);
-  const rows = await readMessages(context.dataSource, {
-    conversationId,
-    direction: request.direction,
-    afterId,
-    beforeId,
-    limit: request.limit + 1,
-  });
-  for (const message of rows) context.loaders.message.prime(message.id, message);
+  const [position, conversationId] = await Promise.all([currentEventPosition(context.dataSource), conversation]);
   // Exact pageInfo: whether anything lies beyond the cursor the page started from.
   const startBound = request.direction === 'forward' ? afterId : beforeId;
-  const beyondStart =
-    startBound !== null &&
-    (await hasMessageBeyond(
-      context.dataSource,
+  const [rows, beyondStart] = await Promise.all([
+    readMessages(context.dataSource, {
       conversationId,
-      startBound,
-      request.direction === 'forward' ? 'atOrBefore' : 'atOrAfter',
-    ));
+      direction: request.direction,
+      afterId,
+      beforeId,
+      limit: request.limit + 1,
+    }),
+    startBound !== null &&
+      hasMessageBeyond(
+        context.dataSource,
+        conversationId,
+        startBound,
+        request.direction === 'forward' ? 'atOrBefore' : 'atOrAfter',
+      ),
+  ]);
+  for (const message of rows) context.loaders.message.prime(message.id, message);
   return { ...toConnection(rows, request, messageCursor, beyondStart), eventCursor: eventCursor(position) };
 }
 
@@ -169,7 +174,7 @@ builder.queryFields((t) => ({
       before: t.arg.string(),
     },
     resolve: async (_root, args, context) => {
-      return messagePage(context, await requireMemberConversationId(context, String(args.conversationId)), args);
+      return messagePage(context, requireMemberConversationId(context, String(args.conversationId)), args);
     },
   }),
 }));

@@ -12,6 +12,7 @@ import { bearerToken } from './auth/tokens.js';
 import { clientAddress } from './clientAddress.js';
 import { type Context, releaseLoaders, type Services } from './context.js';
 import { User } from './db/entities/index.js';
+import { ConcurrencyLimit } from './realtime/concurrencyLimit.js';
 import { tagErrorCodes } from './errorCodes.js';
 import type { Logger } from './logger.js';
 
@@ -23,6 +24,8 @@ export const KEEP_ALIVE_INTERVAL_MS = 12_000;
 export const MAX_FRAME_BYTES = 64 * 1024;
 /** Active subscriptions one socket may hold. */
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
+/** Subscriptions starting at once (checking access, opening their stream); the others wait their turn. */
+export const MAX_CONCURRENT_SUBSCRIPTION_STARTS = 32;
 /** Bytes waiting to be sent to a peer before it counts as a slow consumer and is disconnected. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Close code for a slow consumer: try again later (it resumes from its cursor). */
@@ -117,6 +120,11 @@ export function attachWebSocketServer(
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, handleProtocols });
   const { realtime, tokens, logger } = services;
   let accepting = true;
+
+  // Thousands of clients reconnecting at once (a deploy, a network blip) would
+  // otherwise all be mid-start together, each holding its half-run operation
+  // while its queries wait for one of a few database connections.
+  const subscriptionStarts = new ConcurrencyLimit(MAX_CONCURRENT_SUBSCRIPTION_STARTS);
 
   const graphqlWs = makeServer<Record<string, unknown>, Extra>({
     connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
@@ -236,7 +244,8 @@ export function attachWebSocketServer(
     },
     execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
     async subscribe(args) {
-      const stream = await (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args);
+      const { subscribe } = args.rootValue as { subscribe: (a: ExecutionArgs) => unknown };
+      const stream = await subscriptionStarts.run(async () => subscribe(args));
       // The stream has started: its own loaders are not needed again (each
       // event is resolved on fresh ones), so they are not kept for its life.
       releaseLoaders(args.contextValue as Context);

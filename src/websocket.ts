@@ -102,6 +102,15 @@ class GraphqlWsSocket implements GraphqlWsTransport {
   }
 }
 
+/**
+ * Closes the socket as a slow consumer. Made by a function, not bound to
+ * closeSocket: a bound copy of a function named by tsx (keepNames) carries a
+ * property dictionary of its own.
+ */
+function slowConsumerCloser(socket: WebSocket): () => void {
+  return () => closeSocket(socket, CLOSE_SLOW_CONSUMER, 'Slow consumer');
+}
+
 export type OriginPolicy = (origin: string | undefined, host: string | undefined) => boolean;
 
 export type SocketServer = {
@@ -184,7 +193,7 @@ export function attachWebSocketServer(
         webSocket: {
           viewerId: extra.viewerId,
           clientIp: extra.clientIp,
-          disconnectSlowConsumer: closeSocket.bind(null, extra.socket, CLOSE_SLOW_CONSUMER, 'Slow consumer'),
+          disconnectSlowConsumer: slowConsumerCloser(extra.socket),
         },
       });
       // Parse and validation errors, including the operation limits, which

@@ -55,6 +55,25 @@ type Extra = {
 
 let socketCount = 0;
 
+/** Query texts kept for sharing (see sharedQueryText), and the longest one kept: at most 1 MB in all. */
+const MAX_SHARED_QUERY_TEXTS = 256;
+const MAX_SHARED_QUERY_LENGTH = 4_096;
+const sharedQueryTexts = new Map<string, string>();
+
+/**
+ * One copy of a query text for every subscription that sends it: clients of
+ * one app send the same few, and each subscription keeps its Subscribe
+ * message, text included, for as long as it runs.
+ */
+function sharedQueryText(text: string): string {
+  if (text.length > MAX_SHARED_QUERY_LENGTH) return text;
+  const shared = sharedQueryTexts.get(text);
+  if (shared !== undefined) return shared;
+  if (sharedQueryTexts.size >= MAX_SHARED_QUERY_TEXTS) sharedQueryTexts.clear();
+  sharedQueryTexts.set(text, text);
+  return text;
+}
+
 /** The token of a ConnectionInit payload: {"authorization": "Bearer <token>"} or {"token": "<token>"}. */
 function tokenOf(payload: Record<string, unknown> | undefined): string | null {
   if (!payload) return null;
@@ -186,6 +205,7 @@ export function attachWebSocketServer(
           }),
         ];
       }
+      (payload as { query: string }).query = sharedQueryText(payload.query);
       // Only what the context needs (see app.ts): every operation keeps its
       // context for as long as it runs, a subscription for the socket's life.
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({

@@ -4,9 +4,11 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, handleProtocols, makeServer, type WebSocket as GraphqlWsTransport } from 'graphql-ws';
+import DataLoader from 'dataloader';
 import type { ExecutionArgs } from 'graphql';
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
+import { In } from 'typeorm';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from './auth/tokens.js';
 import { clientAddress } from './clientAddress.js';
@@ -87,6 +89,8 @@ function closeSocket(socket: WebSocket, code: number, reason: string): void {
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }
 
+const SENT = Promise.resolve();
+
 /** graphql-ws's view of a `ws` socket: methods rather than closures, as there is one per socket. */
 class GraphqlWsSocket implements GraphqlWsTransport {
   constructor(
@@ -98,11 +102,15 @@ class GraphqlWsSocket implements GraphqlWsTransport {
     return this.socket.protocol;
   }
 
+  /**
+   * Queues the frame and returns at once rather than on the write callback:
+   * graphql-ws awaits each send before the next event, and a turn of the event
+   * loop per frame is most of a delivery's cost. A reader that falls behind
+   * shows in bufferedAmount, and onNext closes it (1013).
+   */
   send(data: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.socket.readyState !== this.socket.OPEN) return resolve();
-      this.socket.send(data, (error) => (error ? reject(error) : resolve()));
-    });
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(data);
+    return SENT;
   }
 
   close(code: number, reason: string): void {
@@ -154,31 +162,43 @@ export function attachWebSocketServer(
   // while its queries wait for one of a few database connections.
   const subscriptionStarts = new ConcurrencyLimit(MAX_CONCURRENT_SUBSCRIPTION_STARTS);
 
+  // Sockets authenticating in the same turn of the event loop check that their
+  // users still exist in one query (a reconnect storm is thousands at once).
+  // Nothing is cached: each check reads the database.
+  const existingUsers = new DataLoader<number, boolean>(
+    async (ids) => {
+      const users = await services.dataSource.manager.find(User, { select: { id: true }, where: { id: In([...ids]) } });
+      const found = new Set(users.map((user) => user.id));
+      return ids.map((id) => found.has(id));
+    },
+    { cache: false, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+  );
+
   const graphqlWs = makeServer<Record<string, unknown>, Extra>({
     connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
     async onConnect(ctx) {
       const { extra } = ctx;
       const claims = await tokens.verify(tokenOf(ctx.connectionParams) ?? '');
-      let user;
+      let userExists;
       try {
-        user = claims ? await services.dataSource.manager.findOneBy(User, { id: claims.userId }) : null;
+        userExists = claims !== null && (await existingUsers.load(claims.userId));
       } catch (error) {
         // The database is down: close with 4500 and a masked reason, not 4403,
         // so a client keeps its token and reconnects later.
         logger.error({ err: error }, 'could not authenticate a socket');
         throw new Error('Internal server error');
       }
-      if (!claims || !user) return false; // graphql-ws closes with 4403 Forbidden
+      if (!claims || !userExists) return false; // graphql-ws closes with 4403 Forbidden
       // Closed while the token was checked: onClose has run already, so register nothing.
       if (extra.socket.readyState !== extra.socket.OPEN) return false;
       // The token is not needed again: graphql-ws would otherwise hold it for the socket's life.
       delete (ctx as { connectionParams?: unknown }).connectionParams;
       // From here onClose sees the viewer and undoes the presence registration below, whenever it closes.
-      extra.viewerId = user.id;
+      extra.viewerId = claims.userId;
       // The socket lives no longer than its token: the client reconnects with a fresh one.
       const msLeft = claims.expiresAt.getTime() - Date.now();
       extra.expiryTimer = setTimeout(closeSocket, msLeft, extra.socket, CloseCode.Forbidden, 'Token expired').unref();
-      await realtime.presence.connected(user.id);
+      await realtime.presence.connected(claims.userId);
       return true;
     },
     async onClose({ extra }) {

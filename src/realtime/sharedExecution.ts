@@ -50,10 +50,13 @@ export type SharedExecutionOptions<C extends ViewerContext> = {
   executionContext(subscriberContext: C, viewer: Viewer | null): C;
 };
 
+/** An execution several subscribers wait for; `done` once it finished, so later ones take it without waiting a turn. */
+type SharedExecution = { running: Promise<Execution>; done?: Execution };
+
 type Execution = { result: ExecutionResult; ranFor: number | undefined; readViewer: boolean };
 
 /** Per event object: its executions, by share key, and by share key and viewer for viewer-specific ones. */
-const executionsByEvent = new WeakMap<object, Map<string, Promise<Execution>>>();
+const executionsByEvent = new WeakMap<object, Map<string, SharedExecution>>();
 /** A small number per parsed document, for keys. */
 const documentIds = new WeakMap<DocumentNode, number>();
 /** Per document and operation: the variables its selection reads (not the subscription field's arguments). */
@@ -86,25 +89,39 @@ type Subscription<C extends ViewerContext> = {
   viewerSpecific: boolean;
 };
 
-async function executeEvent<C extends ViewerContext>(
+/** The subscriber's result for one event; synchronous when the shared execution has finished already. */
+function executeEvent<C extends ViewerContext>(
   event: unknown,
   subscription: Subscription<C>,
-): Promise<ExecutionResult> {
+): ExecutionResult | Promise<ExecutionResult> {
   const { args, shareKey } = subscription;
-  if (shareKey === null || typeof event !== 'object' || event === null) return (await run(event, subscription)).result;
+  if (shareKey === null || typeof event !== 'object' || event === null) {
+    return run(event, subscription).then(({ result }) => result);
+  }
   let executions = executionsByEvent.get(event);
   if (!executions) executionsByEvent.set(event, (executions = new Map()));
   const once = (key: string) => {
-    let execution = executions.get(key);
-    if (!execution) executions.set(key, (execution = run(event, subscription)));
-    return execution;
+    let shared = executions.get(key);
+    if (!shared) {
+      const running = run(event, subscription);
+      executions.set(key, (shared = { running }));
+      void running.then((execution) => (shared!.done = execution), ignore);
+    }
+    return shared;
   };
-  const ownKey = `${shareKey}\u0000${args.contextValue.viewer?.id}`;
-  if (subscription.viewerSpecific) return (await once(ownKey)).result;
-  const { result, ranFor, readViewer } = await once(shareKey);
-  subscription.viewerSpecific = readViewer;
-  if (!readViewer) return result;
-  return ranFor === args.contextValue.viewer?.id ? result : (await once(ownKey)).result;
+  const viewerId = args.contextValue.viewer?.id;
+  const own = () => resultOf(once(`${shareKey}\u0000${viewerId}`), ({ result }) => result);
+  if (subscription.viewerSpecific) return own();
+  return resultOf(once(shareKey), ({ result, ranFor, readViewer }) => {
+    subscription.viewerSpecific = readViewer;
+    return !readViewer || ranFor === viewerId ? result : own();
+  });
+}
+
+const ignore = () => undefined;
+
+function resultOf<T>(shared: SharedExecution, pick: (execution: Execution) => T | Promise<T>): T | Promise<T> {
+  return shared.done ? pick(shared.done) : shared.running.then(pick);
 }
 
 /** Executes the selection for one event on a fresh execution context, noting whether anything read the viewer's id. */

@@ -46,18 +46,29 @@ export type FeedListener = {
   push(event: DeliveredEvent): void;
 };
 
-/** Loads messages, senders, conversations and reactions for a batch of events: four queries, whatever the batch size. */
+/** Loads messages, senders, conversations and reactions for a batch of events: four queries side by side, whatever the batch size. */
 export async function hydrateEvents(dataSource: DataSource, events: MessageEvent[]): Promise<DeliveredEvent[]> {
   if (events.length === 0) return [];
   const manager = dataSource.manager;
   const messageIds = [...new Set(events.map((event) => event.messageId))];
   const conversationIds = [...new Set(events.map((event) => event.conversationId))];
-  const [messages, conversations, reactions] = await Promise.all([
+  const [messages, conversations, reactions, senders] = await Promise.all([
     manager.findBy(Message, { id: In(messageIds) }),
     manager.findBy(Conversation, { id: In(conversationIds) }),
     manager.find(Reaction, { where: { messageId: In(messageIds) }, order: { createdAt: 'ASC' } }),
+    manager
+      .createQueryBuilder(User, 'user')
+      .where((query) => {
+        const senderIds = query
+          .subQuery()
+          .select('message.senderId')
+          .from(Message, 'message')
+          .where('message.id IN (:...messageIds)', { messageIds })
+          .getQuery();
+        return `user.id IN ${senderIds}`;
+      })
+      .getMany(),
   ]);
-  const senders = await manager.findBy(User, { id: In([...new Set(messages.map((message) => message.senderId))]) });
   const messageById = new Map(messages.map((message) => [message.id, message]));
   const conversationById = new Map(conversations.map((conversation) => [conversation.id, conversation]));
   const senderById = new Map(senders.map((sender) => [sender.id, sender]));

@@ -186,8 +186,10 @@ builder.mutationFields((t) => ({
     description: "Stored durably before it is returned or published. Also ends the sender's typing state there.",
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
     resolve: async (_root, { input }, context) => {
-      await context.rateLimiter.consume('sendMessage', context.viewer!.id);
-      const conversationId = await requireMemberConversationId(context, String(input.conversationId));
+      const [, conversationId] = await Promise.all([
+        context.rateLimiter.consume('sendMessage', context.viewer!.id),
+        requireMemberConversationId(context, String(input.conversationId)),
+      ]);
       const { message, event } = await storeMessage(context.dataSource, {
         conversationId,
         senderId: context.viewer!.id,
@@ -195,8 +197,10 @@ builder.mutationFields((t) => ({
         clientMessageId: input.clientMessageId ?? null,
       });
       // Published only after the commit above; a retry (event null) publishes nothing new.
-      if (event) await context.realtime.feed.announce(event.position);
-      await context.realtime.typing.set(conversationId, context.viewer!.id, false);
+      await Promise.all([
+        event && context.realtime.feed.announce(event.position),
+        context.realtime.typing.set(conversationId, context.viewer!.id, false),
+      ]);
       return message;
     },
   }),

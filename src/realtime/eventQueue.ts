@@ -8,8 +8,10 @@ export class QueueOverflowError extends Error {
 
 export class EventQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = [];
-  private waitingConsumer: { resolve: (result: IteratorResult<T>) => void; reject: (error: Error) => void } | null =
-    null;
+  // A waiting consumer's promise, settled through these two. Two fields rather
+  // than one object: one is made per event per subscriber, and outlives young GC.
+  private resolveWaiting: ((result: IteratorResult<T>) => void) | null = null;
+  private rejectWaiting: ((error: Error) => void) | null = null;
   private spaceWaiters: { below: number; resolve: () => void }[] = [];
   private closed = false;
   private failure: Error | null = null;
@@ -26,10 +28,10 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
 
   push(item: T): void {
     if (this.closed) return;
-    if (this.waitingConsumer) {
-      const consumer = this.waitingConsumer;
-      this.waitingConsumer = null;
-      consumer.resolve({ value: item, done: false });
+    if (this.resolveWaiting) {
+      const resolve = this.resolveWaiting;
+      this.resolveWaiting = this.rejectWaiting = null;
+      resolve({ value: item, done: false });
     } else if (this.items.length >= this.limit) {
       this.fail(new QueueOverflowError(`subscriber fell more than ${this.limit} events behind`));
       this.onOverflow?.();
@@ -60,7 +62,8 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => {
-      this.waitingConsumer = { resolve, reject };
+      this.resolveWaiting = resolve;
+      this.rejectWaiting = reject;
     });
   }
 
@@ -79,10 +82,10 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     if (this.closed) return;
     this.closed = true;
     this.onClose();
-    const consumer = this.waitingConsumer;
-    this.waitingConsumer = null;
-    if (this.failure) consumer?.reject(this.failure);
-    else consumer?.resolve({ value: undefined, done: true });
+    const { resolveWaiting, rejectWaiting } = this;
+    this.resolveWaiting = this.rejectWaiting = null;
+    if (this.failure) rejectWaiting?.(this.failure);
+    else resolveWaiting?.({ value: undefined, done: true });
     for (const waiter of this.spaceWaiters) waiter.resolve();
     this.spaceWaiters = [];
   }

@@ -42,9 +42,9 @@ const SERVER_ONLY_MESSAGES = new Set<unknown>(['connection_ack', 'next', 'error'
 
 /**
  * What the server keeps per socket, in graphql-ws's `extra`: the socket, the
- * client's address, and once authenticated the viewer and the token's expiry
- * timer. Kept small on purpose: an idle socket should cost little more than
- * `ws` itself (see docs/benchmarks.md).
+ * client's address, its one timer, and once authenticated the viewer. Kept
+ * small on purpose: an idle socket should cost little more than `ws` itself
+ * (see docs/benchmarks.md).
  */
 type Extra = {
   socket: WebSocket;
@@ -52,7 +52,8 @@ type Extra = {
   /** Names this socket's subscribe-rate bucket: a number unique in this process. */
   socketId: number;
   viewerId?: number;
-  expiryTimer?: NodeJS.Timeout;
+  /** Until ConnectionInit arrives, its deadline (4408); then the token's expiry (4403). */
+  timer: NodeJS.Timeout;
 };
 
 let socketCount = 0;
@@ -81,6 +82,11 @@ function tokenOf(payload: Record<string, unknown> | undefined): string | null {
   if (!payload) return null;
   if (typeof payload.authorization === 'string') return bearerToken(payload.authorization);
   return typeof payload.token === 'string' ? payload.token : null;
+}
+
+/** What graphql-ws does when ConnectionInit is late. */
+function closeInitTimedOut(socket: WebSocket): void {
+  socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
 }
 
 function closeSocket(socket: WebSocket, code: number, reason: string): void {
@@ -175,9 +181,12 @@ export function attachWebSocketServer(
   );
 
   const graphqlWs = makeServer<Record<string, unknown>, Extra>({
-    connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
+    // The ConnectionInit deadline is extra.timer: graphql-ws's own timer would
+    // stay referenced, fired or not, for the socket's life.
+    connectionInitWaitTimeout: 0,
     async onConnect(ctx) {
       const { extra } = ctx;
+      clearTimeout(extra.timer); // ConnectionInit has arrived
       const claims = await tokens.verify(tokenOf(ctx.connectionParams) ?? '');
       let userExists;
       try {
@@ -197,13 +206,13 @@ export function attachWebSocketServer(
       extra.viewerId = claims.userId;
       // The socket lives no longer than its token: the client reconnects with a fresh one.
       const msLeft = claims.expiresAt.getTime() - Date.now();
-      extra.expiryTimer = setTimeout(closeSocket, msLeft, extra.socket, CloseCode.Forbidden, 'Token expired').unref();
+      extra.timer = setTimeout(closeSocket, msLeft, extra.socket, CloseCode.Forbidden, 'Token expired').unref();
       await realtime.presence.connected(claims.userId);
       return true;
     },
     async onClose({ extra }) {
+      clearTimeout(extra.timer);
       if (!extra.viewerId) return;
-      clearTimeout(extra.expiryTimer);
       await realtime.presence.disconnected(extra.viewerId);
     },
     async onSubscribe(ctx, _id, payload) {
@@ -338,6 +347,7 @@ export function attachWebSocketServer(
       socket,
       clientIp,
       socketId: ++socketCount,
+      timer: setTimeout(closeInitTimedOut, CONNECTION_INIT_TIMEOUT_MS, socket),
     });
     socket.on('close', (code, reason) => {
       awaitingPong.delete(socket);

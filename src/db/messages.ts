@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
-import { type DataSource, type EntityManager, In } from 'typeorm';
-import { Message, type MessageEvent, Reaction } from './entities/index.js';
+import type { DataSource, EntityManager } from 'typeorm';
+import { Message, type MessageEvent, Reaction, User } from './entities/index.js';
 import { claimEventPosition, insertMessageEvent, insertMessageEvents } from './eventLog.js';
 import { isUniqueViolation, readCommitted, transaction } from './transaction.js';
 
@@ -243,11 +243,15 @@ export type MessagePageRequest = {
 const HISTORY_INDEX = 'IDX_messages_conversation_id';
 
 /**
- * One keyset page of a conversation's history, in the order it was read. The
- * page's ids come from the index alone (MariaDB honours the hint only for a
- * query the index covers), then the rows by primary key.
+ * One keyset page of a conversation's history, in the order it was read, with
+ * the senders. The page's ids come from the index alone (MariaDB honours the
+ * hint only for a query the index covers), then the rows by primary key, the
+ * senders joined in the same query.
  */
-export async function readMessages(dataSource: DataSource, request: MessagePageRequest): Promise<Message[]> {
+export async function readMessages(
+  dataSource: DataSource,
+  request: MessagePageRequest,
+): Promise<{ messages: Message[]; senders: User[] }> {
   const query = dataSource.manager
     .createQueryBuilder(Message, 'message')
     .useIndex(HISTORY_INDEX)
@@ -258,9 +262,19 @@ export async function readMessages(dataSource: DataSource, request: MessagePageR
   if (request.afterId !== null) query.andWhere('message.id > :afterId', { afterId: request.afterId });
   if (request.beforeId !== null) query.andWhere('message.id < :beforeId', { beforeId: request.beforeId });
   const ids = (await query.getRawMany<{ id: number | string }>()).map((row) => Number(row.id));
-  if (ids.length === 0) return [];
-  const rows = new Map((await dataSource.manager.findBy(Message, { id: In(ids) })).map((row) => [row.id, row]));
-  return ids.map((id) => rows.get(id)!);
+  if (ids.length === 0) return { messages: [], senders: [] };
+  const rows: (Message & { sender?: User })[] = await dataSource.manager
+    .createQueryBuilder(Message, 'message')
+    .leftJoinAndMapOne('message.sender', User, 'sender', 'sender.id = message.senderId')
+    .where('message.id IN (:...ids)', { ids })
+    .getMany();
+  const senders = new Map<number, User>();
+  for (const row of rows) {
+    if (row.sender) senders.set(row.sender.id, row.sender);
+    delete row.sender;
+  }
+  const byId = new Map(rows.map((row) => [row.id, row as Message]));
+  return { messages: ids.map((id) => byId.get(id)!), senders: [...senders.values()] };
 }
 
 /** Whether the conversation has a message at `id` or on the given side of it (for exact pageInfo). */

@@ -107,7 +107,7 @@ async function messagePage(context: Context, conversation: number | Promise<numb
   const [position, conversationId] = await Promise.all([currentEventPosition(context.dataSource), conversation]);
   // Exact pageInfo: whether anything lies beyond the cursor the page started from.
   const startBound = request.direction === 'forward' ? afterId : beforeId;
-  const [rows, beyondStart] = await Promise.all([
+  const [{ messages: rows, senders }, beyondStart] = await Promise.all([
     readMessages(context.dataSource, {
       conversationId,
       direction: request.direction,
@@ -124,6 +124,7 @@ async function messagePage(context: Context, conversation: number | Promise<numb
       ),
   ]);
   for (const message of rows) context.loaders.message.prime(message.id, message);
+  for (const sender of senders) context.loaders.user.prime(sender.id, sender);
   return { ...toConnection(rows, request, messageCursor, beyondStart), eventCursor: eventCursor(position) };
 }
 

@@ -9,12 +9,12 @@ import type { ExecutionArgs } from 'graphql';
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { In } from 'typeorm';
+import pLimit from 'p-limit';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from './auth/tokens.js';
 import { clientAddress } from './clientAddress.js';
 import { type Context, releaseLoaders, type Services } from './context.js';
 import { User } from './db/entities/index.js';
-import { ConcurrencyLimit } from './realtime/concurrencyLimit.js';
 import { tagErrorCodes } from './errorCodes.js';
 import type { Logger } from './logger.js';
 
@@ -166,7 +166,7 @@ export function attachWebSocketServer(
   // Thousands of clients reconnecting at once (a deploy, a network blip) would
   // otherwise all be mid-start together, each holding its half-run operation
   // while its queries wait for one of a few database connections.
-  const subscriptionStarts = new ConcurrencyLimit(MAX_CONCURRENT_SUBSCRIPTION_STARTS);
+  const subscriptionStarts = pLimit(MAX_CONCURRENT_SUBSCRIPTION_STARTS);
 
   // Sockets authenticating in the same turn of the event loop check that their
   // users still exist in one query (a reconnect storm is thousands at once).
@@ -303,7 +303,7 @@ export function attachWebSocketServer(
     execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
     async subscribe(args) {
       const { subscribe } = args.rootValue as { subscribe: (a: ExecutionArgs) => unknown };
-      const stream = await subscriptionStarts.run(async () => subscribe(args));
+      const stream = await subscriptionStarts(async () => subscribe(args));
       // The stream has started: its own loaders are not needed again (each
       // event is resolved on fresh ones), so they are not kept for its life.
       releaseLoaders(args.contextValue as Context);

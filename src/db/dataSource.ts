@@ -80,6 +80,9 @@ export function createDataSource(config: Config, logger: Logger, options: Databa
       bigNumberStrings: false,
       connectTimeout: MYSQL_CONNECT_TIMEOUT_MS,
       poolSize: MYSQL_POOL_SIZE,
+      // TypeORM sends plain queries, never prepared statements; mysql2 would
+      // still set aside a cache for 16,000 of them on every pooled connection.
+      extra: { maxPreparedStatements: 16 },
     });
   }
   return new DataSource({

@@ -9,6 +9,7 @@ import type { ExecutionArgs } from 'graphql';
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { In } from 'typeorm';
+import { LRUCache } from 'lru-cache';
 import pLimit from 'p-limit';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from './auth/tokens.js';
@@ -61,7 +62,7 @@ let socketCount = 0;
 /** Query texts kept for sharing (see sharedQueryText), and the longest one kept: at most 1 MB in all. */
 const MAX_SHARED_QUERY_TEXTS = 256;
 const MAX_SHARED_QUERY_LENGTH = 4_096;
-const sharedQueryTexts = new Map<string, string>();
+const sharedQueryTexts = new LRUCache<string, string>({ max: MAX_SHARED_QUERY_TEXTS });
 
 /**
  * One copy of a query text for every subscription that sends it: clients of
@@ -72,7 +73,6 @@ function sharedQueryText(text: string): string {
   if (text.length > MAX_SHARED_QUERY_LENGTH) return text;
   const shared = sharedQueryTexts.get(text);
   if (shared !== undefined) return shared;
-  if (sharedQueryTexts.size >= MAX_SHARED_QUERY_TEXTS) sharedQueryTexts.clear();
   sharedQueryTexts.set(text, text);
   return text;
 }

@@ -282,6 +282,32 @@ function verdict(row: ResultRow, job: Job, checks: [boolean, string][]): ResultR
   return row;
 }
 
+/** What fails a scenario that broadcasts to many subscribers (fanout, connections). */
+function broadcastChecks(counts: {
+  live: boolean;
+  warmedUp: number;
+  subscribers: number;
+  loss: number;
+  expected: number;
+  duplicates: number;
+  sendErrors: number;
+  subscriptionErrors: number;
+  closed: number;
+  opened: { failed: number };
+}): [boolean, string][] {
+  const { live, warmedUp, subscribers, loss, expected, duplicates, sendErrors, subscriptionErrors, closed, opened } =
+    counts;
+  return [
+    [!live, `only ${warmedUp} of ${subscribers} subscriptions became live`],
+    [loss > 0, `lost ${loss} of ${expected} deliveries`],
+    [duplicates > 0, `${duplicates} duplicate deliveries`],
+    [sendErrors > 0, `${sendErrors} sends failed`],
+    [subscriptionErrors > 0, `${subscriptionErrors} subscription errors`],
+    [opened.failed > 0, `${opened.failed} sockets failed to open`],
+    [closed > 0, `${closed} sockets closed by the server`],
+  ];
+}
+
 async function fanout(spec: FanoutSpec, { job, client, prefix }: Context): Promise<ResultRow> {
   const identities = await client.users(spec.users + 1, prefix);
   const sender = identities[0]!;
@@ -420,15 +446,22 @@ async function fanout(spec: FanoutSpec, { job, client, prefix }: Context): Promi
   if (firstSendError) row.warnings.push(`first send error: ${firstSendError}`);
   if (firstSubscriptionError) row.warnings.push(`first subscription error: ${firstSubscriptionError}`);
   if (opened.firstError) row.warnings.push(`first socket error: ${opened.firstError}`);
-  return verdict(row, job, [
-    [!live, `only ${warmedUp} of ${subscribers} subscriptions became live`],
-    [loss > 0, `lost ${loss} of ${expected} deliveries`],
-    [duplicates > 0, `${duplicates} duplicate deliveries`],
-    [sendErrors > 0, `${sendErrors} sends failed`],
-    [subscriptionErrors > 0, `${subscriptionErrors} subscription errors`],
-    [opened.failed > 0, `${opened.failed} sockets failed to open`],
-    [closed > 0, `${closed} sockets closed by the server`],
-  ]);
+  return verdict(
+    row,
+    job,
+    broadcastChecks({
+      live,
+      warmedUp,
+      subscribers,
+      loss,
+      expected,
+      duplicates,
+      sendErrors,
+      subscriptionErrors,
+      closed,
+      opened,
+    }),
+  );
 }
 
 type Pair = {
@@ -755,15 +788,22 @@ async function connections(spec: ConnectionsSpec, { job, client, prefix }: Conte
   if (openStats.generatorCpu > GENERATOR_SATURATED_PERCENT) {
     row.warnings.push(`generator-bound while opening: ${openStats.generatorCpu}% of its core`);
   }
-  return verdict(row, job, [
-    [!live, `only ${warmedUp} of ${count} subscriptions became live`],
-    [loss > 0, `lost ${loss} of ${expected} deliveries`],
-    [duplicates > 0, `${duplicates} duplicate deliveries`],
-    [sendErrors > 0, `${sendErrors} sends failed`],
-    [subscriptionErrors > 0, `${subscriptionErrors} subscription errors`],
-    [opened.failed > 0, `${opened.failed} sockets failed to open`],
-    [closed > 0, `${closed} sockets closed by the server`],
-  ]);
+  return verdict(
+    row,
+    job,
+    broadcastChecks({
+      live,
+      warmedUp,
+      subscribers: count,
+      loss,
+      expected,
+      duplicates,
+      sendErrors,
+      subscriptionErrors,
+      closed,
+      opened,
+    }),
+  );
 }
 
 const messageCursor = (id: number) => Buffer.from(`message:${id}`).toString('base64url');

@@ -58,20 +58,18 @@ describe('operations', () => {
 
   it('answers GraphQL requests with Server-Timing, unless turned off (as it is by default in production)', async () => {
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).serverTiming).toBe(false);
+    const typename = (url: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
     server = await startServer('sqlite');
-    const timed = await fetch(server.graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ __typename }' }),
-    });
+    const timed = await typename(server.graphqlUrl);
     expect(timed.headers.get('server-timing')).toMatch(/^total;dur=\d+\.\d{2}$/);
     await server.stop();
     server = await startServer('sqlite', { env: { SERVER_TIMING: 'false' } });
-    const untimed = await fetch(server.graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ __typename }' }),
-    });
+    const untimed = await typename(server.graphqlUrl);
     expect(untimed.status).toBe(200);
     expect(untimed.headers.get('server-timing')).toBeNull();
   });

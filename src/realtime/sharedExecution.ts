@@ -52,11 +52,13 @@ export type SharedExecutionOptions<C extends ViewerContext> = {
 
 /** An execution several subscribers wait for; `done` once it finished, so later ones take it without waiting a turn. */
 type SharedExecution = { running: Promise<Execution>; done?: Execution };
+/** One event's executions, by share key (and by share key and viewer for viewer-specific ones). */
+type Executions = Map<string, SharedExecution>;
 
 type Execution = { result: ExecutionResult; ranFor: number | undefined; readViewer: boolean };
 
 /** Per event object: its executions, by share key, and by share key and viewer for viewer-specific ones. */
-const executionsByEvent = new WeakMap<object, Map<string, SharedExecution>>();
+const executionsByEvent = new WeakMap<object, Executions>();
 /** A small number per parsed document, for keys. */
 const documentIds = new WeakMap<DocumentNode, number>();
 /** Per document and operation: the variables its selection reads (not the subscription field's arguments). */
@@ -89,40 +91,67 @@ type Subscription<C extends ViewerContext> = {
   viewerSpecific: boolean;
 };
 
-/** The subscriber's result for one event; synchronous when the shared execution has finished already. */
+/**
+ * The subscriber's result for one event; synchronous when the shared execution
+ * has finished already. Runs once per subscriber per event, so it allocates
+ * nothing on that path.
+ */
 function executeEvent<C extends ViewerContext>(
   event: unknown,
   subscription: Subscription<C>,
 ): ExecutionResult | Promise<ExecutionResult> {
-  const { args, shareKey } = subscription;
-  if (shareKey === null || typeof event !== 'object' || event === null) {
-    return run(event, subscription).then(({ result }) => result);
-  }
+  const { shareKey } = subscription;
+  if (shareKey === null || typeof event !== 'object' || event === null) return run(event, subscription).then(resultOf);
   let executions = executionsByEvent.get(event);
   if (!executions) executionsByEvent.set(event, (executions = new Map()));
-  const once = (key: string) => {
-    let shared = executions.get(key);
-    if (!shared) {
-      const running = run(event, subscription);
-      executions.set(key, (shared = { running }));
-      void running.then((execution) => (shared!.done = execution), ignore);
-    }
-    return shared;
-  };
-  const viewerId = args.contextValue.viewer?.id;
-  const own = () => resultOf(once(`${shareKey}\u0000${viewerId}`), ({ result }) => result);
-  if (subscription.viewerSpecific) return own();
-  return resultOf(once(shareKey), ({ result, ranFor, readViewer }) => {
-    subscription.viewerSpecific = readViewer;
-    return !readViewer || ranFor === viewerId ? result : own();
-  });
+  if (subscription.viewerSpecific) return ownResult(executions, event, subscription);
+  const shared = once(executions, shareKey, event, subscription);
+  return shared.done
+    ? sharedResult(shared.done, executions, event, subscription)
+    : shared.running.then((execution) => sharedResult(execution, executions, event, subscription));
 }
 
+/** The shared result, unless it read another viewer: then this subscriber's own. */
+function sharedResult<C extends ViewerContext>(
+  { result, ranFor, readViewer }: Execution,
+  executions: Executions,
+  event: object,
+  subscription: Subscription<C>,
+): ExecutionResult | Promise<ExecutionResult> {
+  subscription.viewerSpecific = readViewer;
+  const mine = !readViewer || ranFor === subscription.args.contextValue.viewer?.id;
+  return mine ? result : ownResult(executions, event, subscription);
+}
+
+function ownResult<C extends ViewerContext>(
+  executions: Executions,
+  event: object,
+  subscription: Subscription<C>,
+): ExecutionResult | Promise<ExecutionResult> {
+  const key = `${subscription.shareKey}\u0000${subscription.args.contextValue.viewer?.id}`;
+  const own = once(executions, key, event, subscription);
+  return own.done ? own.done.result : own.running.then(resultOf);
+}
+
+/** The execution under `key`, started by the first subscriber to ask. */
+function once<C extends ViewerContext>(
+  executions: Executions,
+  key: string,
+  event: object,
+  subscription: Subscription<C>,
+): SharedExecution {
+  let shared = executions.get(key);
+  if (!shared) {
+    const running = run(event, subscription);
+    const started: SharedExecution = { running };
+    void running.then((execution) => (started.done = execution), ignore);
+    executions.set(key, (shared = started));
+  }
+  return shared;
+}
+
+const resultOf = ({ result }: Execution) => result;
 const ignore = () => undefined;
-
-function resultOf<T>(shared: SharedExecution, pick: (execution: Execution) => T | Promise<T>): T | Promise<T> {
-  return shared.done ? pick(shared.done) : shared.running.then(pick);
-}
 
 /** Executes the selection for one event on a fresh execution context, noting whether anything read the viewer's id. */
 async function run<C extends ViewerContext>(event: unknown, { args, options }: Subscription<C>): Promise<Execution> {

@@ -85,6 +85,9 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: config.exposeSchema ? { subscriptionsProtocol: 'WS', title: 'Chat API' } : false,
+    // GraphiQL's code from this server, not from a CDN, so it works offline and behind a firewall;
+    // loaded on first use (it is 9 MB).
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     logging: logger.child({ component: 'yoga' }),
     context: (initial) => {
       const socket = initial.webSocket as Parameters<typeof createSocketContext>[1] | undefined;

@@ -25,6 +25,9 @@ export const builder = new SchemaBuilder<{
     authScopes: (context) => ({ authenticated: context.viewer !== null }),
     // The only scope is "authenticated", so a failed check always means no valid token.
     unauthorizedError: () => unauthenticated(),
+    // Checked when a subscription starts, not only when its events resolve: `subscribe`
+    // may then rely on a viewer, over SSE as over an authenticated WebSocket (issue #10).
+    authorizeOnSubscribe: true,
   },
   relay: {
     clientMutationId: 'omit',
@@ -59,4 +62,5 @@ function parseDateTime(value: unknown): Date {
 
 builder.queryType({});
 builder.mutationType({});
-builder.subscriptionType({});
+// No subscription serves a caller without a valid token, including one added without its own authScopes.
+builder.subscriptionType({ authScopes: { authenticated: true } });

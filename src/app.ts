@@ -1,9 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, maskError, useReadinessCheck } from 'graphql-yoga';
 import { bearerToken, createTokenService } from './auth/tokens.js';
+import { limitRequestBody } from './bodyLimit.js';
 import { clientAddress } from './clientAddress.js';
 import type { Config } from './config.js';
 import { type Context, createContext, createSocketContext, newLoaders, type Services } from './context.js';
@@ -20,12 +21,11 @@ import { createStaticClientHandler } from './staticClient.js';
 import { attachWebSocketServer, type OriginPolicy } from './websocket.js';
 
 export const GRAPHQL_PATH = '/graphql';
+export { MAX_BODY_BYTES } from './bodyLimit.js';
 /** The built web client, served at /. */
 const CLIENT_DIST_DIR = fileURLToPath(new URL('../client/dist', import.meta.url));
 /** /ready fails when the database does not answer within this time. */
 const READINESS_TIMEOUT_MS = 2_000;
-/** Largest request body accepted; larger ones get 413 before being read. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 /** On shutdown, in-flight requests get this long to finish before connections are cut. */
 const DRAIN_TIMEOUT_MS = 5_000;
 
@@ -40,13 +40,6 @@ export type App = {
    */
   stop(options?: { readinessGraceMs?: number }): Promise<void>;
 };
-
-/** Answers a request before Yoga sees it, with a GraphQL-shaped JSON error. */
-function refuse(res: ServerResponse, status: number, message: string): void {
-  res
-    .writeHead(status, { 'content-type': 'application/json', connection: 'close' })
-    .end(JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] }));
-}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
@@ -139,18 +132,13 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     inFlight++;
     res.once('close', () => inFlight--);
     if (serveClient(req, res)) return;
-    if (req.method === 'POST') {
-      const length = req.headers['content-length'];
-      // Refused from the header alone, so an oversized body is never buffered.
-      if (length === undefined) return refuse(res, 411, 'A request body needs a Content-Length.');
-      if (Number(length) > MAX_BODY_BYTES)
-        return refuse(res, 413, `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
-    }
-    if (req.url === '/') {
-      res.writeHead(302, { location: GRAPHQL_PATH }).end(); // no client built: show GraphiQL
-      return;
-    }
-    void yoga.handle(req, res);
+    limitRequestBody(req, res, () => {
+      if (req.url === '/') {
+        res.writeHead(302, { location: GRAPHQL_PATH }).end(); // no client built: show GraphiQL
+        return;
+      }
+      void yoga.handle(req, res);
+    });
   });
   const sockets = attachWebSocketServer(server, yoga, services, {
     path: GRAPHQL_PATH,

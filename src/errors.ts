@@ -2,7 +2,8 @@
 // resolver throws is masked by Yoga before it reaches a client.
 import { GraphQLError } from 'graphql';
 
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'RATE_LIMITED';
+export type ErrorCode =
+  'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'RATE_LIMITED' | 'PAYLOAD_TOO_LARGE';
 
 export class ApiError extends GraphQLError {
   constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
@@ -15,3 +16,5 @@ export const forbidden = (message: string) => new ApiError('FORBIDDEN', message)
 export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found.`);
 export const conflict = (message: string) => new ApiError('CONFLICT', message);
 export const badUserInput = (field: string, message: string) => new ApiError('BAD_USER_INPUT', message, { field });
+export const payloadTooLarge = (message: string, maxBytes: number) =>
+  new ApiError('PAYLOAD_TOO_LARGE', message, { maxBytes });

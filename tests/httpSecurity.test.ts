@@ -44,29 +44,56 @@ describe('HTTP protections', () => {
     expect(allowedGet.status).toBe(200);
   });
 
-  it('answers 413 to a body over 1 MiB without reading it, and 411 to a POST of unknown length', async () => {
-    const huge = JSON.stringify({ query: '{ me { id } }', variables: { pad: 'x'.repeat(MAX_BODY_BYTES) } });
-    const tooLarge = await fetch(server.graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: huge,
+  /** A body of unknown length (Transfer-Encoding: chunked), sent in 64 KiB pieces. */
+  function chunkedBody(text: string): ReadableStream<Uint8Array> {
+    const bytes = new TextEncoder().encode(text);
+    let offset = 0;
+    return new ReadableStream({
+      pull(controller) {
+        if (offset >= bytes.length) return controller.close();
+        controller.enqueue(bytes.subarray(offset, (offset += 64 * 1024)));
+      },
     });
-    expect(tooLarge.status).toBe(413);
+  }
 
+  async function expectPayloadTooLarge(response: Response): Promise<void> {
+    expect(response.status).toBe(413);
+    const answer = (await response.json()) as { errors: { extensions: { code: string; maxBytes: number } }[] };
+    expect(answer.errors[0]!.extensions).toEqual({ code: 'PAYLOAD_TOO_LARGE', maxBytes: MAX_BODY_BYTES });
+  }
+
+  const SIGN_UP = 'mutation ($input: SignUpInput!) { signUp(input: $input) { token } }';
+
+  it('answers a body over 1 MiB with a 413 the client can read (PAYLOAD_TOO_LARGE, maxBytes), with or without a length', async () => {
+    // A 1.5 MiB password: fetch must get the answer, not "fetch failed" (a reset while it was still sending).
+    const oversized = JSON.stringify({
+      query: SIGN_UP,
+      variables: { input: { username: 'too_large', password: 'x'.repeat(1.5 * 1024 * 1024) } },
+    });
+    await expectPayloadTooLarge(
+      await fetch(server.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: oversized,
+      }),
+    );
+    await expectPayloadTooLarge(
+      await fetch(server.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: chunkedBody(oversized),
+        duplex: 'half',
+      } as RequestInit),
+    );
+
+    // Within the limit both are served, just under it included, and the server answers normally afterwards.
     const chunked = await fetch(server.graphqlUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: new ReadableStream({
-        start(controller) {
-          controller.enqueue(new TextEncoder().encode(body('{ me { id } }')));
-          controller.close();
-        },
-      }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}` },
+      body: chunkedBody(body('{ me { id } }')),
       duplex: 'half',
     } as RequestInit);
-    expect(chunked.status).toBe(411);
-
-    // Just under the limit is fine.
+    expect(((await chunked.json()) as any).data.me.id).toBe(user.id);
     const fits = JSON.stringify({ query: '{ me { id } }', variables: { pad: 'x'.repeat(MAX_BODY_BYTES - 100) } });
     const ok = await fetch(server.graphqlUrl, {
       method: 'POST',
@@ -74,6 +101,12 @@ describe('HTTP protections', () => {
       body: fits,
     });
     expect(ok.status).toBe(200);
+    const signedUp = await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: SIGN_UP, variables: { input: { username: 'fits', password: 'y'.repeat(20) } } }),
+    });
+    expect(((await signedUp.json()) as any).data.signUp.token).toEqual(expect.any(String));
   });
 
   it('runs one operation per request: batching is off', async () => {

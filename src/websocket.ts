@@ -89,6 +89,20 @@ function closeInitTimedOut(socket: WebSocket): void {
   socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
 }
 
+/**
+ * The longest delay setTimeout takes (2^31-1 ms, about 24.8 days): a longer
+ * one fires at once, which closed every socket of a TOKEN_TTL of 25 days or more.
+ */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** Closes the socket with 4403 when its token expires, re-arming the timer until then if the expiry is beyond one timer's reach. */
+function closeOnTokenExpiry(extra: Extra, expiresAtMs: number): void {
+  const msLeft = expiresAtMs - Date.now();
+  if (msLeft <= 0) return closeSocket(extra.socket, CloseCode.Forbidden, 'Token expired');
+  const delay = Math.min(msLeft, MAX_TIMER_DELAY_MS);
+  extra.timer = setTimeout(closeOnTokenExpiry, delay, extra, expiresAtMs).unref();
+}
+
 function closeSocket(socket: WebSocket, code: number, reason: string): void {
   if (socket.readyState === socket.CLOSED) return;
   socket.close(code, reason);
@@ -205,8 +219,7 @@ export function attachWebSocketServer(
       // From here onClose sees the viewer and undoes the presence registration below, whenever it closes.
       extra.viewerId = claims.userId;
       // The socket lives no longer than its token: the client reconnects with a fresh one.
-      const msLeft = claims.expiresAt.getTime() - Date.now();
-      extra.timer = setTimeout(closeSocket, msLeft, extra.socket, CloseCode.Forbidden, 'Token expired').unref();
+      closeOnTokenExpiry(extra, claims.expiresAt.getTime());
       await realtime.presence.connected(claims.userId);
       return true;
     },

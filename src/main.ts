@@ -14,6 +14,11 @@ try {
 }
 
 const logger = createLogger(config);
+// Node 20 exits on a rejection nobody handled, dropping every socket of the
+// instance: a bug of that kind is logged instead, and the instance keeps serving.
+process.on('unhandledRejection', (reason) => {
+  logger.error({ err: reason }, 'unhandled rejection');
+});
 if (usesDevelopmentSecret(config)) {
   logger.warn('JWT_SECRET is not set: using a development secret. Set JWT_SECRET before exposing this server.');
 }

@@ -23,9 +23,9 @@ export async function startRealtime(
   logger: Logger,
 ): Promise<Realtime> {
   const bus = createBus(redis.url, redis.keyPrefix, logger);
-  const memberships = new Memberships(dataSource, bus);
+  const memberships = new Memberships(dataSource, bus, logger);
   const feed = new MessageFeed(dataSource, bus, memberships, logger);
-  const typing = new Typing(bus);
+  const typing = new Typing(bus, logger);
   const presence = new Presence(dataSource, bus, logger);
   await Promise.all([memberships.start(), feed.start(), typing.start(), presence.start()]);
   return {

@@ -1,6 +1,7 @@
 // Typing indicators. State is shared (Redis, or this process) so that repeats
 // reaching different instances behind a load balancer still count as one.
 import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
 import type { Bus } from './pubsub.js';
 import type { TypingPayload } from './topics.js';
 
@@ -64,7 +65,10 @@ export class Typing {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly listeners = new Set<(change: TypingPayload) => void>();
 
-  constructor(private readonly bus: Bus) {
+  constructor(
+    private readonly bus: Bus,
+    private readonly logger: Logger,
+  ) {
     this.state = bus.redis ? redisTypingState(bus.redis) : inProcessTypingState();
   }
 
@@ -106,10 +110,13 @@ export class Typing {
     // Whichever instance saw the last repeat ends it; a newer repeat elsewhere makes expire() a no-op here.
     const timer = setTimeout(() => {
       this.timers.delete(key);
-      void this.state.expire(key, now).then(
-        (ended) => (ended ? this.bus.publish('typing', { conversationId, userId, typing: false }) : undefined),
-        () => undefined,
-      );
+      // Nobody awaits a timer: a failure here must be logged, not left to end the process.
+      void this.state
+        .expire(key, now)
+        .then((ended) => (ended ? this.bus.publish('typing', { conversationId, userId, typing: false }) : undefined))
+        .catch((error: unknown) =>
+          this.logger.warn({ err: (error as Error).message, conversationId }, 'typing could not be ended on expiry'),
+        );
     }, TYPING_TIMEOUT_MS);
     timer.unref();
     this.timers.set(key, timer);

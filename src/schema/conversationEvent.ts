@@ -39,20 +39,17 @@ builder.subscriptionField('conversationEvents', (t) =>
     subscribe: (_root, _args, context) => {
       const viewerId = context.viewer!.id;
       const { memberships } = context.realtime;
-      return streamOf<ConversationEvent>(
-        (push) =>
-          memberships.listen((change) => {
-            const { conversationId } = change;
-            if (change.left.includes(viewerId)) push({ kind: 'LEFT', conversationId });
-            else if (change.joined.includes(viewerId)) push({ kind: 'JOINED', conversationId });
-            else {
-              void memberships.membersOf([conversationId]).then((members) => {
-                if (members.get(conversationId)?.has(viewerId)) push({ kind: 'UPDATED', conversationId });
-              });
-            }
-          }),
-        context.disconnectSlowConsumer,
-      );
+      return streamOf<ConversationEvent>((push) => {
+        // One delivery keeps the kinds in order: a LEFT cannot overtake an UPDATED still being checked.
+        const deliver = memberships.forMember(viewerId, push);
+        return memberships.listen((change) => {
+          const { conversationId } = change;
+          if (change.left.includes(viewerId)) deliver({ kind: 'LEFT', conversationId });
+          else if (change.joined.includes(viewerId)) deliver({ kind: 'JOINED', conversationId });
+          // Every subscriber checks the same freshly invalidated conversation: they share one load.
+          else deliver({ kind: 'UPDATED', conversationId }, conversationId);
+        });
+      }, context.disconnectSlowConsumer);
     },
     resolve: (event) => event,
   }),

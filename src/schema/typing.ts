@@ -40,17 +40,14 @@ builder.subscriptionField('typing', (t) =>
       const conversationId = await requireMemberConversationId(context, String(args.conversationId));
       const viewerId = context.viewer!.id;
       const { typing, memberships } = context.realtime;
-      return streamOf<TypingPayload>(
-        (push) =>
-          typing.listen((event) => {
-            if (event.conversationId !== conversationId || event.userId === viewerId) return;
-            // Authorized per event from the membership cache: a member who left hears nothing more.
-            void memberships.membersOf([conversationId]).then((members) => {
-              if (members.get(conversationId)?.has(viewerId)) push(event);
-            });
-          }),
-        context.disconnectSlowConsumer,
-      );
+      return streamOf<TypingPayload>((push) => {
+        const deliver = memberships.forMember(viewerId, push);
+        return typing.listen((event) => {
+          if (event.conversationId !== conversationId || event.userId === viewerId) return;
+          // Authorized per event, in order, from the membership cache: a member who left hears nothing more.
+          deliver(event, conversationId);
+        });
+      }, context.disconnectSlowConsumer);
     },
     resolve: (event) => event,
   }),

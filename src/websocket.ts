@@ -10,12 +10,12 @@ import { GraphQLError, getOperationAST } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { In } from 'typeorm';
 import { LRUCache } from 'lru-cache';
-import pLimit from 'p-limit';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from './auth/tokens.js';
 import { clientAddress } from './clientAddress.js';
 import { type Context, releaseLoaders, type Services } from './context.js';
 import { User } from './db/entities/index.js';
+import { subscriptionStarts } from './realtime/startLimit.js';
 import { tagErrorCodes } from './errorCodes.js';
 import type { Logger } from './logger.js';
 
@@ -27,8 +27,6 @@ export const KEEP_ALIVE_INTERVAL_MS = 12_000;
 export const MAX_FRAME_BYTES = 64 * 1024;
 /** Active subscriptions one socket may hold. */
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
-/** Subscriptions starting at once (checking access, opening their stream); the others wait their turn. */
-export const MAX_CONCURRENT_SUBSCRIPTION_STARTS = 32;
 /** Bytes waiting to be sent to a peer before it counts as a slow consumer and is disconnected. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Close code for a slow consumer: try again later (it resumes from its cursor). */
@@ -109,6 +107,11 @@ function closeSocket(socket: WebSocket, code: number, reason: string): void {
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }
 
+/** Thrown to end a subscription whose socket is closing; nothing is sent, as the socket sends no more. */
+class SocketClosingError extends Error {
+  override name = 'SocketClosingError';
+}
+
 const SENT = Promise.resolve();
 
 /** graphql-ws's view of a `ws` socket: methods rather than closures, as there is one per socket. */
@@ -176,11 +179,6 @@ export function attachWebSocketServer(
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, handleProtocols });
   const { realtime, tokens, logger } = services;
   let accepting = true;
-
-  // Thousands of clients reconnecting at once (a deploy, a network blip) would
-  // otherwise all be mid-start together, each holding its half-run operation
-  // while its queries wait for one of a few database connections.
-  const subscriptionStarts = pLimit(MAX_CONCURRENT_SUBSCRIPTION_STARTS);
 
   // Sockets authenticating in the same turn of the event loop check that their
   // users still exist in one query (a reconnect storm is thousands at once).
@@ -295,6 +293,10 @@ export function attachWebSocketServer(
       return args;
     },
     onNext({ extra }, _id, _payload, _args, result) {
+      // The socket is closing: end the subscription now (graphql-ws returns
+      // its stream, which stops a replay) rather than when its close completes,
+      // which waits for every frame queued before it.
+      if (extra.socket.readyState !== extra.socket.OPEN) throw new SocketClosingError();
       // E.g. a variable of the wrong type in a mutation sent over the socket.
       tagErrorCodes(result.errors);
       if (extra.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
@@ -316,6 +318,7 @@ export function attachWebSocketServer(
     execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
     async subscribe(args) {
       const { subscribe } = args.rootValue as { subscribe: (a: ExecutionArgs) => unknown };
+      // Counted against the process's limit on starts (realtime/startLimit.ts).
       const stream = await subscriptionStarts(async () => subscribe(args));
       // The stream has started: its own loaders are not needed again (each
       // event is resolved on fresh ones), so they are not kept for its life.

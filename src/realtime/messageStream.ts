@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { readEventsAfter } from '../db/eventLog.js';
 import { EventQueue, QueueOverflowError } from './eventQueue.js';
 import { type DeliveredEvent, EVENT_BATCH, type FeedListener, hydrateEvents, type MessageFeed } from './messageFeed.js';
+import { subscriptionStarts } from './startLimit.js';
 
 /** Events one subscriber may have queued before it counts as too slow and is cut off. */
 export const MAX_QUEUED_EVENTS = 2_000;
@@ -41,6 +42,8 @@ class MessageStream implements FeedListener {
   private heldBack: DeliveredEvent[] | null;
   private readonly onOverflow: (() => void) | undefined;
   private readonly stopListening: () => void;
+  /** The subscriber is gone (completed, socket closed, cut off): a replay stops at its next step. */
+  private ended = false;
 
   constructor(feed: MessageFeed, { viewerId, conversationId, after, onOverflow }: MessageStreamOptions) {
     this.viewerId = viewerId;
@@ -48,7 +51,7 @@ class MessageStream implements FeedListener {
     this.cursor = after;
     this.heldBack = after === null ? null : [];
     this.onOverflow = onOverflow;
-    this.queue = new EventQueue<DeliveredEvent>(MAX_QUEUED_EVENTS, () => this.stopListening(), onOverflow);
+    this.queue = new EventQueue<DeliveredEvent>(MAX_QUEUED_EVENTS, () => this.end(), onOverflow);
     // Listen before replaying, so nothing committed during the replay is missed.
     this.stopListening = feed.listen(this);
   }
@@ -63,18 +66,22 @@ class MessageStream implements FeedListener {
     }
   }
 
-  /** Reads what was committed after the cursor, then switches to live events. */
+  /**
+   * Reads what was committed after the cursor, then switches to live events.
+   * Each batch counts against the process's limit on subscription starts, and
+   * the replay stops as soon as its subscriber is gone: a client starting
+   * replays from position 0 and completing them at once gets one batch read
+   * per replay, in turn with everyone else's starts.
+   */
   async replay(dataSource: DataSource): Promise<void> {
-    const { queue, viewerId, conversationId } = this;
+    const { queue } = this;
     try {
       for (;;) {
         await queue.whenBelow(EVENT_BATCH);
-        const events = await readEventsAfter(dataSource, this.cursor!, EVENT_BATCH, {
-          userId: viewerId,
-          conversationId,
-        });
-        for (const event of await hydrateEvents(dataSource, events)) this.queueIfNew(event);
-        if (events.length < EVENT_BATCH) break;
+        const batch = await subscriptionStarts(() => this.readBatch(dataSource));
+        if (batch === null) return; // the subscriber is gone
+        for (const event of batch.events) this.queueIfNew(event);
+        if (batch.read < EVENT_BATCH) break;
       }
       // The hand-over. The replay read every event committed before its last
       // query; live events arriving meanwhile were held back. An event can be
@@ -88,6 +95,22 @@ class MessageStream implements FeedListener {
     } catch (error) {
       queue.fail(error as Error);
     }
+  }
+
+  /** The next batch after the cursor, or null once the subscriber is gone. */
+  private async readBatch(dataSource: DataSource): Promise<{ events: DeliveredEvent[]; read: number } | null> {
+    if (this.ended) return null;
+    const events = await readEventsAfter(dataSource, this.cursor!, EVENT_BATCH, {
+      userId: this.viewerId,
+      conversationId: this.conversationId,
+    });
+    if (this.ended) return null;
+    return { events: await hydrateEvents(dataSource, events), read: events.length };
+  }
+
+  private end(): void {
+    this.ended = true;
+    this.stopListening();
   }
 
   private queueIfNew(event: DeliveredEvent): void {

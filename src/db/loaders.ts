@@ -57,6 +57,29 @@ export function createLoaders(
       return conversationIds.map((id) => found.get(id) ?? null);
     }),
 
+    /**
+     * Whether the viewer shares at least one conversation with each user (true
+     * for the viewer themself): who may see that user's presence.
+     */
+    sharesConversation: new DataLoader<number, boolean>(async (userIds) => {
+      if (viewer === null) return userIds.map(() => false);
+      const viewerId = viewer.id;
+      const others = userIds.filter((id) => id !== viewerId);
+      const rows: { userId: number | string }[] =
+        others.length === 0
+          ? []
+          : await manager
+              .createQueryBuilder()
+              .select('DISTINCT other.userId', 'userId')
+              .from(Membership, 'mine')
+              .innerJoin(Membership, 'other', 'other.conversationId = mine.conversationId')
+              .where('mine.userId = :viewerId', { viewerId })
+              .andWhere('other.userId IN (:...others)', { others })
+              .getRawMany();
+      const shared = new Set(rows.map((row) => Number(row.userId)));
+      return userIds.map((id) => id === viewerId || shared.has(id));
+    }),
+
     memberIds: new DataLoader<number, number[]>(async (conversationIds) => {
       const rows = await manager.find(Membership, {
         where: { conversationId: In([...conversationIds]) },

@@ -7,8 +7,9 @@ import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { User } from '../db/entities/index.js';
 import type { Logger } from '../logger.js';
+import type { Memberships } from './membership.js';
 import type { Bus } from './pubsub.js';
-import type { PresencePayload } from './topics.js';
+import type { MembershipPayload, PresencePayload } from './topics.js';
 
 /** How long an instance's registration lives without renewal: the bound on detecting a dead instance. */
 export const PRESENCE_TTL_MS = 30_000;
@@ -153,6 +154,7 @@ export class Presence {
       this.timers.push(timer);
     };
     every(RENEW_INTERVAL_MS, () => this.store.renew([...this.sockets.keys()]));
+    // wentOffline never throws: the sweep took its whole batch out of the shared state, so one user's failure must not drop the rest.
     every(SWEEP_INTERVAL_MS, async () => {
       for (const userId of await this.store.sweep()) await this.wentOffline(userId);
     });
@@ -208,22 +210,153 @@ export class Presence {
     }
   }
 
+  /**
+   * Publishes the user offline; never throws. The user is already gone from
+   * the shared state, so nothing would ever publish them again: the publish
+   * depends on nothing else, and lastSeenAt is written best-effort beside it.
+   */
   private async wentOffline(userId: number): Promise<void> {
     const lastSeenAt = new Date();
-    await this.dataSource.manager.update(User, { id: userId }, { lastSeenAt });
-    await this.bus.publish('presence', { userId, online: false, lastSeenAt: lastSeenAt.toISOString() });
+    // Started first so that a reader who reacts to the event usually finds it written, but not waited for.
+    const written = this.dataSource.manager
+      .update(User, { id: userId }, { lastSeenAt })
+      .catch((error: Error) => this.logger.warn({ err: error.message, userId }, 'lastSeenAt not written'));
+    try {
+      await this.bus.publish('presence', { userId, online: false, lastSeenAt: lastSeenAt.toISOString() });
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message, userId }, 'presence offline publish failed');
+    }
+    await written;
   }
 }
 
-/** Users who share at least one conversation with `userId`, the only ones whose presence they may watch. */
-export async function contactsOf(dataSource: DataSource, userId: number): Promise<Set<number>> {
-  const rows: { userId: number | string }[] = await dataSource.manager
+/** Presence changes a subscriber holds back while its contacts are recomputed; beyond it they are judged at once. */
+const MAX_HELD_CHANGES = 1_000;
+
+/**
+ * The people one viewer shares a conversation with (the only ones whose
+ * presence they may see), kept current as memberships change. Recomputed only
+ * for a change that concerns the viewer: one they joined or left, or one of a
+ * conversation they are in; any other change costs nothing, however many
+ * subscribers an instance holds. The newest recompute wins, and presence
+ * changes arriving while one runs wait for it (see `inOrder`).
+ */
+export class Contacts {
+  private users = new Set<number>();
+  /** The viewer's conversations; null until the first answer. */
+  private conversations: Set<number> | null = null;
+  private requested = 0;
+  private applied = 0;
+  private running = 0;
+  private held: { item: unknown; handle: (item: never) => void }[] = [];
+  private readonly stopListening: () => void;
+
+  private constructor(
+    private readonly dataSource: DataSource,
+    private readonly logger: Logger,
+    private readonly viewerId: number,
+    memberships: Memberships,
+  ) {
+    // Listening before the first load: a change during it is not missed.
+    this.stopListening = memberships.listen((change) => {
+      if (this.concerns(change)) {
+        this.refresh().catch((error: Error) =>
+          this.logger.warn({ err: error.message, userId: this.viewerId }, 'presence contacts recompute failed'),
+        );
+      }
+    });
+  }
+
+  /** The viewer's contacts, loaded; `stop()` them when done. */
+  static async of(
+    dataSource: DataSource,
+    memberships: Memberships,
+    logger: Logger,
+    viewerId: number,
+  ): Promise<Contacts> {
+    const contacts = new Contacts(dataSource, logger, viewerId, memberships);
+    try {
+      await contacts.refresh();
+    } catch (error) {
+      contacts.stop();
+      throw error;
+    }
+    return contacts;
+  }
+
+  has(userId: number): boolean {
+    return this.users.has(userId);
+  }
+
+  /**
+   * Calls `handle(item)` now, or, while a recompute runs, once it finished: a
+   * presence change that arrives after a membership change is judged by the
+   * memberships after it. `handle` should be one function per subscriber.
+   */
+  inOrder<T>(item: T, handle: (item: T) => void): void {
+    if (this.running === 0) return handle(item);
+    this.held.push({ item, handle });
+    if (this.held.length > MAX_HELD_CHANGES) this.release();
+  }
+
+  stop(): void {
+    this.stopListening();
+    this.held = [];
+  }
+
+  private concerns({ conversationId, joined, left }: MembershipPayload): boolean {
+    if (joined.length === 0 && left.length === 0) return false; // a new title
+    if (this.conversations === null || this.conversations.has(conversationId)) return true;
+    return joined.includes(this.viewerId) || left.includes(this.viewerId);
+  }
+
+  private async refresh(): Promise<void> {
+    const request = ++this.requested;
+    this.running++;
+    try {
+      const fresh = await circleOf(this.dataSource, this.viewerId);
+      // An older recompute that finishes late must not overwrite a newer answer.
+      if (request > this.applied) {
+        this.applied = request;
+        this.users = fresh.users;
+        this.conversations = fresh.conversations;
+      }
+    } finally {
+      if (--this.running === 0) this.release();
+    }
+  }
+
+  private release(): void {
+    const held = this.held;
+    this.held = [];
+    for (const { item, handle } of held) handle(item as never);
+  }
+}
+
+/** Names the contacts query in SQL logs (and lets a test count it). */
+export const CONTACTS_QUERY_COMMENT = 'presence contacts';
+
+/** The conversations of `userId`, and the users who share at least one of them. */
+async function circleOf(
+  dataSource: DataSource,
+  userId: number,
+): Promise<{ users: Set<number>; conversations: Set<number> }> {
+  const rows: { conversationId: number | string; userId: number | string | null }[] = await dataSource.manager
     .createQueryBuilder()
-    .select('DISTINCT other.userId', 'userId')
+    .comment(CONTACTS_QUERY_COMMENT)
+    .select('mine.conversationId', 'conversationId')
+    .addSelect('other.userId', 'userId')
     .from('memberships', 'mine')
-    .innerJoin('memberships', 'other', 'other.conversationId = mine.conversationId')
+    .leftJoin('memberships', 'other', 'other.conversationId = mine.conversationId AND other.userId <> :userId', {
+      userId,
+    })
     .where('mine.userId = :userId', { userId })
-    .andWhere('other.userId <> :userId', { userId })
     .getRawMany();
-  return new Set(rows.map((row) => Number(row.userId)));
+  const users = new Set<number>();
+  const conversations = new Set<number>();
+  for (const row of rows) {
+    conversations.add(Number(row.conversationId));
+    if (row.userId !== null) users.add(Number(row.userId));
+  }
+  return { users, conversations };
 }

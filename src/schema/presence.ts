@@ -1,5 +1,5 @@
 import { streamOf } from '../realtime/eventQueue.js';
-import { contactsOf } from '../realtime/presence.js';
+import { Contacts } from '../realtime/presence.js';
 import type { PresencePayload } from '../realtime/topics.js';
 import { notFound } from '../errors.js';
 import { builder } from './builder.js';
@@ -31,30 +31,33 @@ builder.subscriptionField('presence', (t) =>
     subscribe: async (_root, args, context) => {
       const viewerId = context.viewer!.id;
       const { presence, memberships } = context.realtime;
-      let contacts = await contactsOf(context.dataSource, viewerId);
       const watched = args.userIds?.map((id) => decodeId('User', String(id)));
+      const contacts = await Contacts.of(context.dataSource, memberships, context.logger, viewerId);
       // A user may watch only people they share a conversation with; strangers look nonexistent.
-      if (watched?.some((id) => id === null || (id !== viewerId && !contacts.has(id)))) throw notFound('User');
-      const wanted = (userId: number) => (watched ? watched.includes(userId) : contacts.has(userId));
+      if (watched?.some((id) => id === null || (id !== viewerId && !contacts.has(id)))) {
+        contacts.stop();
+        throw notFound('User');
+      }
+      // Checked at each change, not only at the start: someone who stops sharing a conversation stops being reported.
+      const wanted = watched
+        ? (userId: number) => watched.includes(userId) && (userId === viewerId || contacts.has(userId))
+        : (userId: number) => contacts.has(userId);
       return streamOf<PresencePayload>((push) => {
-        const stopPresence = presence.listen((event) => {
+        const deliver = (event: PresencePayload) => {
           if (wanted(event.userId)) push(event);
-        });
-        // With userIds omitted, "everyone who shares a conversation" changes as memberships do.
-        const stopMemberships = watched
-          ? () => undefined
-          : memberships.listen(() => {
-              void contactsOf(context.dataSource, viewerId).then((fresh) => (contacts = fresh));
-            });
+        };
+        const stopPresence = presence.listen((event) => contacts.inOrder(event, deliver));
         return () => {
           stopPresence();
-          stopMemberships();
+          contacts.stop();
         };
       }, context.disconnectSlowConsumer);
     },
     resolve: (event, _args, context) => {
-      // User.online agrees with the event it arrives in.
+      // User.online agrees with the event it arrives in; the stream delivers only
+      // users the viewer may watch, so their presence needs no further check.
       context.loaders.online.prime(event.userId, event.online);
+      context.loaders.sharesConversation.prime(event.userId, true);
       return event;
     },
   }),

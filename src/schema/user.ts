@@ -13,15 +13,25 @@ export const UserRef = builder.node(builder.objectRef<User>('User'), {
   fields: (t) => ({
     username: t.exposeString('username'),
     displayName: t.exposeString('displayName'),
+    // Presence is for people who share a conversation with the caller, as in the
+    // presence subscription: to anyone else a user is offline and never seen.
+    // The sharing check runs only when it changes the answer, so an execution
+    // shared between subscribers reads the viewer no more than it must.
     online: t.boolean({
-      description: 'True while the user has at least one authenticated WebSocket on any server instance.',
-      resolve: (user, _args, context) => context.loaders.online.load(user.id),
+      description:
+        'True while the user has at least one authenticated WebSocket on any server\ninstance. Always false for a user who shares no conversation with the caller.',
+      resolve: async (user, _args, context) =>
+        (await context.loaders.online.load(user.id)) && context.loaders.sharesConversation.load(user.id),
     }),
     lastSeenAt: t.field({
       type: 'DateTime',
       nullable: true,
-      description: "When the user's last connection closed; null while online or if never seen.",
-      resolve: async (user, _args, context) => ((await context.loaders.online.load(user.id)) ? null : user.lastSeenAt),
+      description:
+        "When the user's last connection closed; null while online, if never seen, or\nfor a user who shares no conversation with the caller.",
+      resolve: async (user, _args, context) => {
+        if (user.lastSeenAt === null || (await context.loaders.online.load(user.id))) return null;
+        return (await context.loaders.sharesConversation.load(user.id)) ? user.lastSeenAt : null;
+      },
     }),
   }),
 });
@@ -31,7 +41,14 @@ const UserConnection = builder.connectionObject({ type: UserRef, name: 'UserConn
 const AuthPayload = builder.objectRef<{ token: string; user: User }>('AuthPayload').implement({
   fields: (t) => ({
     token: t.exposeString('token'),
-    user: t.field({ type: UserRef, resolve: (payload) => payload.user }),
+    user: t.field({
+      type: UserRef,
+      resolve: (payload, _args, context) => {
+        // The caller just proved to be this user, though the operation ran without a viewer.
+        context.loaders.sharesConversation.prime(payload.user.id, true);
+        return payload.user;
+      },
+    }),
   }),
 });
 

@@ -13,6 +13,8 @@ const DEFAULT_RATE_RULES: RateRules = {
   sendMessage: { burst: 30, perSecond: 5 },
   setTyping: { burst: 10, perSecond: 2 },
   reaction: { burst: 30, perSecond: 5 },
+  // Each change makes every subscriber concerned reload members and contacts: far rarer than messages.
+  membershipChange: { burst: 20, perSecond: 0.5 },
   signUpPerIp: { burst: 10, perSecond: 0.05 },
   logInPerIp: { burst: 30, perSecond: 0.5 },
   logInPerUsername: { burst: 10, perSecond: 0.1 },

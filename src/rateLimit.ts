@@ -13,6 +13,9 @@ export const RATE_LIMITED_ACTIONS = [
   'sendMessage',
   'setTyping',
   'reaction',
+  // createGroupConversation, addMembers, leaveConversation, openDirectConversation: each change
+  // costs work in every concerned subscriber's conversationEvents and presence streams.
+  'membershipChange',
   'signUpPerIp',
   'logInPerIp',
   'logInPerUsername',

@@ -93,10 +93,19 @@ export function addMembers(
   });
 }
 
-/** Removes the membership; false when the user was not a member. */
-export async function removeMember(dataSource: DataSource, conversationId: number, userId: number): Promise<boolean> {
-  const result = await dataSource.manager.delete(Membership, { conversationId, userId });
-  return (result.affected ?? 0) > 0;
+/**
+ * Removes the membership; false when the user was not a member. Holds the
+ * event-log lock, as every send's write does (db/messages.ts checks the
+ * sender's membership under it): a racing send commits wholly before the leave
+ * or finds the sender gone, so once this returns no message of the leaver can
+ * still commit there.
+ */
+export function removeMember(dataSource: DataSource, conversationId: number, userId: number): Promise<boolean> {
+  return transaction(dataSource, async (manager) => {
+    await claimEventPosition(manager, 0); // claims nothing: only the lock
+    const result = await manager.delete(Membership, { conversationId, userId });
+    return (result.affected ?? 0) > 0;
+  });
 }
 
 /** The user's conversations, most recent activity first, after the keyset `afterPosition`. */

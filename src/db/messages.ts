@@ -1,14 +1,18 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
-import { Message, type MessageEvent, Reaction, User } from './entities/index.js';
+import { Membership, Message, type MessageEvent, Reaction, User } from './entities/index.js';
 import { claimEventPosition, insertMessageEvent, insertMessageEvents } from './eventLog.js';
 import { isUniqueViolation, readCommitted, transaction } from './transaction.js';
 
 export type MessageChange = { message: Message; event: MessageEvent };
 
 export type NewMessage = { conversationId: number; senderId: number; body: string; clientMessageId: string | null };
-/** The stored message; event is null when a retry returned an earlier one. */
-export type StoredMessage = MessageChange | { message: Message; event: null };
+/**
+ * The stored message; event is null when a retry returned an earlier one.
+ * Null when the sender is not a member of the conversation when the write
+ * commits (a send that raced leaveConversation): nothing was stored.
+ */
+export type StoredMessage = MessageChange | { message: Message; event: null } | null;
 
 /** Most sends stored in one transaction. */
 const MAX_GROUP_COMMIT = 200;
@@ -17,8 +21,11 @@ const writers = new WeakMap<DataSource, DataLoader<NewMessage, StoredMessage>>()
 
 /**
  * Stores a message and its CREATED event; resolves once they are committed.
- * With a clientMessageId this sender already used, returns the first message
- * and stores nothing.
+ * With a clientMessageId this sender already used in this conversation,
+ * returns the first message and stores nothing. The sender's membership is
+ * checked again inside the write transaction, under the event-log lock that
+ * removeMember (db/conversations.ts) takes too: once a leave has returned, no
+ * message of the leaver commits after it.
  *
  * Group commit: every message takes the event-log lock (db/eventLog.ts), so
  * one transaction per message caps sends at one lock round per message.
@@ -61,12 +68,17 @@ async function storeBatch(dataSource: DataSource, sends: readonly NewMessage[]):
 /** A retry that raced another instance's fails on the unique key, and returns the winner's message. */
 async function storeAlone(dataSource: DataSource, send: NewMessage): Promise<StoredMessage> {
   try {
-    return (await storeTogether(dataSource, [send]))[0]!;
+    const [stored = null] = await storeTogether(dataSource, [send]);
+    return stored;
   } catch (error) {
     const winner =
       isUniqueViolation(error) && send.clientMessageId !== null
         ? await readCommitted(dataSource, (manager) =>
-            manager.findOneBy(Message, { senderId: send.senderId, clientMessageId: send.clientMessageId! }),
+            manager.findOneBy(Message, {
+              senderId: send.senderId,
+              conversationId: send.conversationId,
+              clientMessageId: send.clientMessageId!,
+            }),
           )
         : null;
     if (!winner) throw error;
@@ -75,14 +87,17 @@ async function storeAlone(dataSource: DataSource, send: NewMessage): Promise<Sto
 }
 
 /** Compared as the database compares them: both drivers store a lone surrogate as U+FFFD. */
-const idempotencyKey = (send: { senderId: number; clientMessageId: string | null }) =>
-  send.clientMessageId === null ? null : `${send.senderId}:${send.clientMessageId.toWellFormed()}`;
+const idempotencyKey = (send: { senderId: number; conversationId: number; clientMessageId: string | null }) =>
+  send.clientMessageId === null
+    ? null
+    : `${send.senderId}:${send.conversationId}:${send.clientMessageId.toWellFormed()}`;
 
 /**
  * One transaction for all `sends` that are not retries. Retries are found
  * before it; a concurrent retry on another instance that slips in between
- * fails the insert on the unique key (senderId, clientMessageId), and the
- * send, stored alone then, finds the winner.
+ * fails the insert on the unique key (senderId, conversationId,
+ * clientMessageId), and the send, stored alone then, finds the winner. Sends
+ * whose sender is no longer a member once the lock is held store nothing (null).
  */
 async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[]): Promise<StoredMessage[]> {
   const earlier = await findEarlierMessages(dataSource, sends);
@@ -96,11 +111,24 @@ async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[
     if (key !== null) firstOfKey.set(key, index);
     fresh.push(index);
   });
+  /** Sends refused because the sender had left by the time the lock was held. */
+  const refused = new Set<number>();
   if (fresh.length > 0) {
     await transaction(dataSource, async (manager) => {
       const lastPosition = await claimEventPosition(manager, fresh.length);
+      // Read after the lock: a leave that committed before it is seen, and none can commit until this does.
+      const members = await currentMembers(
+        manager,
+        fresh.map((index) => sends[index]!),
+      );
+      const stored = fresh.filter((index) => {
+        const member = members.has(`${sends[index]!.conversationId}:${sends[index]!.senderId}`);
+        if (!member) refused.add(index);
+        return member;
+      });
+      if (stored.length === 0) return; // the positions claimed stay unused: gaps are harmless
       const createdAt = new Date();
-      const messages = fresh.map((index) =>
+      const messages = stored.map((index) =>
         manager.create(Message, { ...sends[index]!, createdAt, editedAt: null, deletedAt: null }),
       );
       // One statement; message ids are consecutive, in position order, as the lock is held.
@@ -115,14 +143,34 @@ async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[
         })),
       );
       await recordActivity(manager, events);
-      fresh.forEach((index, offset) => (results[index] = { message: messages[offset]!, event: events[offset]! }));
+      stored.forEach((index, offset) => (results[index] = { message: messages[offset]!, event: events[offset]! }));
     });
   }
   return sends.map((send, index) => {
     if (results[index]) return results[index];
+    if (refused.has(index)) return null;
     const key = idempotencyKey(send)!;
-    return { message: earlier.get(key) ?? results[firstOfKey.get(key)!]!.message, event: null };
+    const earlierMessage = earlier.get(key);
+    if (earlierMessage) return { message: earlierMessage, event: null };
+    // A duplicate within this batch: the first of its key was stored, or refused with it.
+    const first = results[firstOfKey.get(key)!];
+    return first ? { message: first.message, event: null } : null;
   });
+}
+
+/** Which of the sends' senders are members of their conversations now, as "conversationId:userId". */
+async function currentMembers(manager: EntityManager, sends: readonly NewMessage[]): Promise<Set<string>> {
+  const pairs = new Map(
+    sends.map((send) => [
+      `${send.conversationId}:${send.senderId}`,
+      { conversationId: send.conversationId, userId: send.senderId },
+    ]),
+  );
+  const rows = await manager.find(Membership, {
+    select: { conversationId: true, userId: true },
+    where: [...pairs.values()],
+  });
+  return new Set(rows.map((row) => `${row.conversationId}:${row.userId}`));
 }
 
 /** Messages already stored under the sends' idempotency keys, by key. */
@@ -135,7 +183,11 @@ async function findEarlierMessages(
   const found = await readCommitted(dataSource, (manager) =>
     manager.findBy(
       Message,
-      keyed.map((send) => ({ senderId: send.senderId, clientMessageId: send.clientMessageId! })),
+      keyed.map((send) => ({
+        senderId: send.senderId,
+        conversationId: send.conversationId,
+        clientMessageId: send.clientMessageId!,
+      })),
     ),
   );
   return new Map(found.map((message) => [idempotencyKey(message)!, message]));
@@ -158,20 +210,21 @@ async function recordActivity(manager: EntityManager, events: MessageEvent[]): P
 
 /**
  * Applies `change` to a message and logs an event of `kind`, atomically; null
- * when the message is deleted. The message is read after claiming the event
+ * when the message is deleted, or when `change` answers false (it changed
+ * nothing: no event then). The message is read after claiming the event
  * position, whose lock serializes all changes, so a concurrent delete is seen.
  */
 function changeMessage(
   dataSource: DataSource,
   messageId: number,
   kind: 'EDITED' | 'DELETED' | 'REACTIONS_CHANGED',
-  change: (manager: EntityManager, message: Message) => Promise<void>,
+  change: (manager: EntityManager, message: Message) => Promise<boolean | void>,
 ): Promise<MessageChange | null> {
   return transaction(dataSource, async (manager) => {
     const position = await claimEventPosition(manager);
     const message = await manager.findOneByOrFail(Message, { id: messageId });
     if (message.deletedAt) return null;
-    await change(manager, message);
+    if ((await change(manager, message)) === false) return null; // the claimed position stays unused
     const event = await insertMessageEvent(manager, {
       position,
       conversationId: message.conversationId,
@@ -203,25 +256,23 @@ export function softDeleteMessage(dataSource: DataSource, messageId: number): Pr
   });
 }
 
-/** Adds or removes one reaction; null when that changed nothing or the message is deleted (no event then). */
+/**
+ * Adds or removes one reaction; null when that changed nothing or the message
+ * is deleted (no event then). Whether it is there is decided under the lock,
+ * so identical concurrent calls log one event between them; the check before
+ * it only spares a repeated call the lock.
+ */
 export async function setReaction(
   dataSource: DataSource,
   { messageId, userId, emoji, present }: { messageId: number; userId: number; emoji: string; present: boolean },
 ): Promise<MessageChange | null> {
-  const alreadyThere = async () => (await dataSource.manager.countBy(Reaction, { messageId, userId, emoji })) > 0;
-  if ((await alreadyThere()) === present) return null;
+  const isThere = async (manager: EntityManager) => (await manager.countBy(Reaction, { messageId, userId, emoji })) > 0;
+  if ((await readCommitted(dataSource, isThere)) === present) return null;
   return changeMessage(dataSource, messageId, 'REACTIONS_CHANGED', async (manager) => {
-    if (present) {
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(Reaction)
-        .values({ messageId, userId, emoji, createdAt: new Date() })
-        .orIgnore()
-        .execute();
-    } else {
-      await manager.delete(Reaction, { messageId, userId, emoji });
-    }
+    if ((await isThere(manager)) === present) return false;
+    if (present) await manager.insert(Reaction, { messageId, userId, emoji, createdAt: new Date() });
+    else await manager.delete(Reaction, { messageId, userId, emoji });
+    return true;
   });
 }
 

@@ -37,6 +37,20 @@ export async function requireMemberConversationId(context: Context, conversation
   return conversationId;
 }
 
+/**
+ * NOT_FOUND unless the caller is a member of the conversation now. Every field
+ * that reads a conversation's data calls it itself, whatever its parent
+ * checked: a parent reached by another path (an idempotent retry once
+ * returned a message of a conversation the sender had left, issue #10) must
+ * not open the conversation. NOT_FOUND rather than null or an empty value,
+ * because the contract answers NOT_FOUND for a conversation the caller may not
+ * see, and keeps every field's type (members, messages, unreadCount are
+ * non-null).
+ */
+export async function requireMember(context: Context, conversationId: number): Promise<void> {
+  if (!(await context.loaders.membership.load(conversationId))) throw notFound('Conversation');
+}
+
 /** The conversation, or null when missing or the caller is not a member. */
 export async function findVisibleConversation(context: Context, conversationId: number): Promise<Conversation | null> {
   const [membership, conversation] = await Promise.all([
@@ -66,19 +80,48 @@ export const ConversationRef = builder.node(builder.objectRef<Conversation>('Con
   id: { resolve: (conversation) => conversation.id },
   isTypeOf: (value) => value instanceof Conversation,
   fields: (t) => ({
-    kind: t.field({ type: ConversationKindEnum, resolve: (conversation) => conversation.kind }),
-    title: t.exposeString('title', { nullable: true, description: 'Null for DIRECT conversations.' }),
+    kind: t.field({
+      type: ConversationKindEnum,
+      resolve: async (conversation, _args, context) => {
+        await requireMember(context, conversation.id);
+        return conversation.kind;
+      },
+    }),
+    title: t.string({
+      nullable: true,
+      description: 'Null for DIRECT conversations.',
+      resolve: async (conversation, _args, context) => {
+        await requireMember(context, conversation.id);
+        return conversation.title;
+      },
+    }),
     members: t.field({
       type: [UserRef],
       resolve: async (conversation, _args, context) => {
-        const users = await context.loaders.user.loadMany(await context.loaders.memberIds.load(conversation.id));
+        const [, memberIds] = await Promise.all([
+          requireMember(context, conversation.id),
+          context.loaders.memberIds.load(conversation.id),
+        ]);
+        const users = await context.loaders.user.loadMany(memberIds);
         return users.filter((user): user is User => user instanceof User);
       },
     }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.field({
+      type: 'DateTime',
+      resolve: async (conversation, _args, context) => {
+        await requireMember(context, conversation.id);
+        return conversation.createdAt;
+      },
+    }),
     unreadCount: t.int({
       description: "Messages from others after the caller's read marker, deleted ones excluded.",
-      resolve: (conversation, _args, context) => context.loaders.unreadCount.load(conversation.id),
+      resolve: async (conversation, _args, context) => {
+        const [, count] = await Promise.all([
+          requireMember(context, conversation.id),
+          context.loaders.unreadCount.load(conversation.id),
+        ]);
+        return count;
+      },
     }),
   }),
 });
@@ -154,6 +197,7 @@ builder.mutationFields((t) => ({
     description: 'Returns the existing DIRECT conversation of the pair, or creates it.',
     args: { userId: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
+      await context.rateLimiter.consume('membershipChange', context.viewer!.id);
       const otherId = decodeId('User', String(args.userId));
       const other = otherId === null ? null : await context.loaders.user.load(otherId);
       if (!other) throw notFound('User');
@@ -174,6 +218,7 @@ builder.mutationFields((t) => ({
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: CreateGroupInput, required: true }) },
     resolve: async (_root, { input }, context) => {
+      await context.rateLimiter.consume('membershipChange', context.viewer!.id);
       const viewerId = context.viewer!.id;
       const others = (await requireUsers(context, input.memberIds)).filter((id) => id !== viewerId);
       const total = others.length + 1;
@@ -195,6 +240,7 @@ builder.mutationFields((t) => ({
     description: 'Any member of a GROUP may add members. FORBIDDEN on DIRECT.',
     args: { conversationId: t.arg.id({ required: true }), userIds: t.arg.idList({ required: true }) },
     resolve: async (_root, args, context) => {
+      await context.rateLimiter.consume('membershipChange', context.viewer!.id);
       const conversation = await requireMembership(context, String(args.conversationId));
       if (conversation.kind !== 'GROUP') throw forbidden('Members can only be added to a GROUP.');
       const userIds = await requireUsers(context, args.userIds);
@@ -216,9 +262,14 @@ builder.mutationFields((t) => ({
     description: 'GROUP only. The caller stops receiving its events at once.',
     args: { conversationId: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
+      await context.rateLimiter.consume('membershipChange', context.viewer!.id);
       const conversation = await requireMembership(context, String(args.conversationId));
       if (conversation.kind !== 'GROUP') throw forbidden('Only a GROUP can be left.');
-      if (await removeMember(context.dataSource, conversation.id, context.viewer!.id)) {
+      const removed = await removeMember(context.dataSource, conversation.id, context.viewer!.id);
+      // A later field of the same operation must see the caller as gone.
+      context.loaders.membership.clear(conversation.id);
+      context.loaders.memberIds.clear(conversation.id);
+      if (removed) {
         await context.realtime.memberships.publish({
           conversationId: conversation.id,
           joined: [],

@@ -11,7 +11,12 @@ import {
 import { forbidden, notFound } from '../errors.js';
 import type { Context } from '../context.js';
 import { builder } from './builder.js';
-import { ConversationRef, requireMemberConversationId } from './conversation.js';
+import {
+  ConversationRef,
+  findVisibleConversation,
+  requireMember,
+  requireMemberConversationId,
+} from './conversation.js';
 import { eventCursor } from './eventCursor.js';
 import { decodeId } from './ids.js';
 import { clientMessageId, emoji, messageBody } from './limits.js';
@@ -53,8 +58,10 @@ export const MessageRef = builder.node(builder.objectRef<Message>('Message'), {
   fields: (t) => ({
     conversation: t.field({
       type: ConversationRef,
+      description: 'NOT_FOUND once the caller is no longer a member.',
+      // Checked here, not trusted from wherever the message came from (see requireMember).
       resolve: async (message, _args, context) =>
-        (await context.loaders.conversation.load(message.conversationId)) ?? Promise.reject(notFound('Conversation')),
+        (await findVisibleConversation(context, message.conversationId)) ?? Promise.reject(notFound('Conversation')),
     }),
     sender: t.field({
       type: UserRef,
@@ -132,14 +139,21 @@ builder.objectFields(ConversationRef, (t) => ({
   lastMessage: t.field({
     type: MessageRef,
     nullable: true,
-    resolve: (conversation, _args, context) =>
-      conversation.lastMessageId === null ? null : context.loaders.message.load(conversation.lastMessageId),
+    resolve: async (conversation, _args, context) => {
+      await requireMember(context, conversation.id);
+      return conversation.lastMessageId === null ? null : context.loaders.message.load(conversation.lastMessageId);
+    },
   }),
   messages: t.field({
     type: MessageConnection,
     description: 'Oldest first within a page. last/before pages backwards from the newest.',
     args: { first: t.arg.int(), after: t.arg.string(), last: t.arg.int(), before: t.arg.string() },
-    resolve: (conversation, args, context) => messagePage(context, conversation.id, args),
+    resolve: (conversation, args, context) =>
+      messagePage(
+        context,
+        requireMember(context, conversation.id).then(() => conversation.id),
+        args,
+      ),
   }),
 }));
 
@@ -150,7 +164,7 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
     clientMessageId: t.string({
       validate: clientMessageId,
       description:
-        'Idempotency key chosen by the client. Sending again with the same\n(sender, clientMessageId) returns the first message and stores nothing new.',
+        'Idempotency key chosen by the client. Sending again with the same\n(sender, conversation, clientMessageId) returns the first message and stores\nnothing new.',
     }),
   }),
 });
@@ -191,12 +205,15 @@ builder.mutationFields((t) => ({
         context.rateLimiter.consume('sendMessage', context.viewer!.id),
         requireMemberConversationId(context, String(input.conversationId)),
       ]);
-      const { message, event } = await storeMessage(context.dataSource, {
+      const stored = await storeMessage(context.dataSource, {
         conversationId,
         senderId: context.viewer!.id,
         body: input.body,
         clientMessageId: input.clientMessageId ?? null,
       });
+      // The sender left while the send waited for the write: as for any non-member.
+      if (!stored) throw notFound('Conversation');
+      const { message, event } = stored;
       // Published only after the commit above; a retry (event null) publishes nothing new.
       await Promise.all([
         event && context.realtime.feed.announce(event.position),

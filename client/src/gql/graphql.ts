@@ -43,7 +43,8 @@ export type SendMessageInput = {
   body: string;
   /**
    * Idempotency key chosen by the client. Sending again with the same
-   * (sender, clientMessageId) returns the first message and stores nothing new.
+   * (sender, conversation, clientMessageId) returns the first message and stores
+   * nothing new.
    */
   clientMessageId?: string | null | undefined;
   conversationId: string | number;

@@ -1,7 +1,12 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintColumn } from './columns.js';
 
 @Entity('messages')
+// Idempotent sends: one message per (sender, conversation, clientMessageId); NULL keys never collide.
+// Created by the migrations (synchronize is off); declared so the entity states the key the code relies on.
+@Index('UQ_messages_sender_conversation_client_id', ['senderId', 'conversationId', 'clientMessageId'], {
+  unique: true,
+})
 export class Message {
   /** Assigned in commit order (see db/eventLog.ts), so it also orders history. */
   // BIGINT on MySQL (see the migration); declared integer so TypeORM hands back a number after insert.

@@ -9,6 +9,7 @@ import { clientAddress } from './clientAddress.js';
 import type { Config } from './config.js';
 import { type Context, createContext, createSocketContext, newLoaders, type Services } from './context.js';
 import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
+import { renderGraphiQL } from './graphiql.js';
 import type { Logger } from './logger.js';
 import { RateLimiter } from './rateLimit.js';
 import { startRealtime } from './realtime/index.js';
@@ -78,9 +79,8 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: config.exposeSchema ? { subscriptionsProtocol: 'WS', title: 'Chat API' } : false,
-    // GraphiQL's code from this server, not from a CDN, so it works offline and behind a firewall;
-    // loaded on first use (it is 9 MB).
-    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
+    // From this server, not from a CDN, so it works offline and behind a firewall.
+    renderGraphiQL,
     logging: logger.child({ component: 'yoga' }),
     context: (initial) => {
       const socket = initial.webSocket as Parameters<typeof createSocketContext>[1] | undefined;

@@ -5,7 +5,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { Provider as UrqlProvider } from 'urql';
 import { graphql } from '../gql/index.js';
 import { type Api, createApi } from '../lib/api.js';
-import { tokenExpiry } from '../lib/auth.js';
+import { onExpiry, tokenExpiry } from '../lib/auth.js';
 import type { User } from '../lib/conversations.js';
 import { errorCode } from '../lib/errors.js';
 import { type ConnectionEvents, createConnectionEvents, SessionProvider, useSession } from '../session.js';
@@ -20,9 +20,6 @@ const MeQuery = graphql(`
     }
   }
 `);
-
-/** setTimeout's largest delay; a longer-lived token is checked again then. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type Props = { token: string; onSessionEnded(): void; onLogOut(): void };
 
@@ -42,8 +39,7 @@ export function ChatApp({ token, onSessionEnded, onLogOut }: Props) {
   useEffect(() => {
     const expiry = tokenExpiry(token);
     if (!expiry) return;
-    const timer = setTimeout(onSessionEnded, Math.min(Math.max(0, expiry.getTime() - Date.now()), MAX_TIMER_MS));
-    return () => clearTimeout(timer);
+    return onExpiry(expiry, onSessionEnded);
   }, [token, onSessionEnded]);
 
   useEffect(() => {

@@ -34,3 +34,23 @@ export function isExpired(token: string, now = Date.now()): boolean {
   const expiry = tokenExpiry(token);
   return expiry !== null && expiry.getTime() <= now;
 }
+
+/** setTimeout's largest delay (2^31-1 ms, about 24.8 days): a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `onExpired` once `expiry` has passed, however far off it is: a wait
+ * longer than setTimeout takes is done in steps. Returns a cancel.
+ */
+export function onExpiry(expiry: Date, onExpired: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    const left = expiry.getTime() - Date.now();
+    timer = setTimeout(
+      () => (Date.now() >= expiry.getTime() ? onExpired() : arm()),
+      Math.min(Math.max(0, left), MAX_TIMER_MS),
+    );
+  };
+  arm();
+  return () => clearTimeout(timer);
+}

@@ -1,0 +1,140 @@
+// An offline event is not lost when the database fails: the user is already
+// gone from the shared state, so it is published whatever happens to the
+// lastSeenAt write, on a socket's close as in the sweep after an instance
+// died, for every user of the sweep's batch. The failure is real: the users
+// table is renamed away for a moment through a connection of the test's own.
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import type { Client } from 'graphql-ws';
+import { Redis } from 'ioredis';
+import { createConnection } from 'mysql2/promise';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openDirect, signUp, type TestUser, uniqueName } from './helpers/client.js';
+import { startServer, TEST_MYSQL_URL, type TestServer } from './helpers/server.js';
+import { type Collector, connect, subscribe, untilLive } from './helpers/ws.js';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+/** Only fields that read no table: the event must get through while the users table is away. */
+const PRESENCE = 'subscription ($userIds: [ID!]) { presence(userIds: $userIds) { online lastSeenAt } }';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function eventually(condition: () => boolean, what: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  await Promise.allSettled(cleanups.splice(0).map(async (cleanup) => cleanup()));
+});
+
+function socketClient(graphqlUrl: string, token: string): Client {
+  const client = connect(graphqlUrl, token);
+  cleanups.push(() => client.dispose());
+  return client;
+}
+
+/** An authenticated socket, acknowledged (the user is online) when this resolves. */
+async function openSocket(graphqlUrl: string, user: TestUser) {
+  const client = connect(graphqlUrl, user.token, { lazy: false });
+  cleanups.push(() => client.dispose());
+  const closed = new Promise<void>((resolve) => client.on('closed', () => resolve()));
+  await new Promise<void>((resolve) => client.on('connected', () => resolve()));
+  return {
+    async close() {
+      await client.dispose();
+      await closed;
+    },
+  };
+}
+
+const flags = (collector: Collector) => collector.events.map((event) => event.presence.online as boolean);
+const offlineCount = (collector: Collector) => flags(collector).filter((online) => !online).length;
+
+describe('offline events while the database fails (mysql+redis)', () => {
+  let server: TestServer;
+  let url: string;
+  const logLines: string[] = [];
+  beforeAll(async () => {
+    server = await startServer('mysql', { env: { REDIS_URL }, logLines });
+    url = server.graphqlUrl;
+  });
+  afterAll(() => server?.stop());
+
+  const numericId = (user: TestUser) => Number(decodeGlobalID(user.id).id);
+
+  /** Runs `during` while the server's users table is renamed away, and puts it back whatever happens. */
+  async function withoutUsersTable(during: () => Promise<void>): Promise<void> {
+    const [{ name }] = await server.app.services.dataSource.query('SELECT DATABASE() AS name');
+    const admin = await createConnection({ uri: `${TEST_MYSQL_URL}/${name}` });
+    try {
+      await admin.query('RENAME TABLE users TO users_away');
+      await during();
+    } finally {
+      await admin.query('RENAME TABLE users_away TO users').catch(() => undefined);
+      await admin.end();
+    }
+  }
+
+  /** alice's stream of one contact's presence, live and settled (the visits that proved it live have ended offline). */
+  async function watch(alice: TestUser, user: TestUser): Promise<Collector> {
+    await openDirect(url, alice, user);
+    const stream = subscribe(socketClient(url, alice.token), PRESENCE, { userIds: [user.id] });
+    await untilLive(stream, async () => (await openSocket(url, user)).close());
+    await eventually(() => flags(stream).at(-1) === false, 'the priming visits to end offline');
+    return stream;
+  }
+
+  const newUser = (tag: string) => signUp(url, uniqueName(tag));
+
+  it('a last socket closing is published offline though lastSeenAt cannot be written', async () => {
+    const [alice, bob] = await Promise.all([newUser('alice'), newUser('bob')]);
+    const stream = await watch(alice, bob);
+    const socket = await openSocket(url, bob);
+    await eventually(() => flags(stream).at(-1) === true, 'bob online');
+    const offlineBefore = offlineCount(stream);
+    const logged = logLines.length;
+
+    await withoutUsersTable(async () => {
+      await socket.close();
+      await eventually(() => offlineCount(stream) > offlineBefore, 'bob offline');
+    });
+    const offline = stream.events.at(-1).presence;
+    expect(offline).toEqual({ online: false, lastSeenAt: expect.any(String) });
+    expect(logLines.slice(logged).some((line) => line.includes('lastSeenAt not written'))).toBe(true);
+    expect(stream.errors).toEqual([]);
+  });
+
+  it('a sweep publishes every user of its batch offline though lastSeenAt cannot be written', async () => {
+    const [alice, bob, carol] = await Promise.all([newUser('alice'), newUser('bob'), newUser('carol')]);
+    const streams = [await watch(alice, bob), await watch(alice, carol)];
+    const offlineBefore = streams.map(offlineCount);
+
+    // What an instance that died leaves in Redis: bob's and carol's registrations, expired.
+    const prefix = server.app.services.config.redisKeyPrefix;
+    const redis = new Redis(REDIS_URL);
+    try {
+      await withoutUsersTable(async () => {
+        const expiredAt = Date.now() - 1_000;
+        for (const userId of [numericId(bob), numericId(carol)]) {
+          await redis.zadd(`${prefix}presence:user:${userId}`, expiredAt, 'dead-instance');
+          await redis.zadd(`${prefix}presence:expiries`, expiredAt, `dead-instance|${userId}`);
+        }
+        // The sweep runs every 5 seconds.
+        await eventually(
+          () => streams.every((stream, index) => offlineCount(stream) > offlineBefore[index]!),
+          'bob and carol offline',
+        );
+      });
+    } finally {
+      redis.disconnect();
+    }
+    for (const stream of streams) {
+      expect(stream.events.at(-1).presence).toEqual({ online: false, lastSeenAt: expect.any(String) });
+      expect(stream.errors).toEqual([]);
+    }
+  });
+});

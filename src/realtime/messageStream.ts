@@ -1,7 +1,7 @@
 // One subscriber's stream of message events: an optional replay from the
 // database, then live events from the instance's feed.
 import type { DataSource } from 'typeorm';
-import { readEventsAfter } from '../db/eventLog.js';
+import { currentEventPosition, readEventsAfter } from '../db/eventLog.js';
 import { EventQueue, QueueOverflowError } from './eventQueue.js';
 import { type DeliveredEvent, EVENT_BATCH, type FeedListener, hydrateEvents, type MessageFeed } from './messageFeed.js';
 import { subscriptionStarts } from './startLimit.js';
@@ -18,13 +18,15 @@ export type MessageStreamOptions = {
   onOverflow?: () => void;
 };
 
-export function openMessageStream(
+/** Resolves once the stream has its starting point: at once with `after`, after one query without. */
+export async function openMessageStream(
   dataSource: DataSource,
   feed: MessageFeed,
   options: MessageStreamOptions,
-): AsyncIterableIterator<DeliveredEvent> {
+): Promise<AsyncIterableIterator<DeliveredEvent>> {
   const stream = new MessageStream(feed, options);
   if (options.after !== null) void stream.replay(dataSource);
+  else await stream.startLive(dataSource);
   return stream.queue;
 }
 
@@ -38,7 +40,7 @@ class MessageStream implements FeedListener {
   readonly queue: EventQueue<DeliveredEvent>;
   /** The position of the last event queued for the subscriber. */
   private cursor: number | null;
-  /** Live events that arrived during the replay; null once live. */
+  /** Live events that arrived before the starting point was known (during the replay); null once live. */
   private heldBack: DeliveredEvent[] | null;
   private readonly onOverflow: (() => void) | undefined;
   private readonly stopListening: () => void;
@@ -49,7 +51,7 @@ class MessageStream implements FeedListener {
     this.viewerId = viewerId;
     this.conversationId = conversationId;
     this.cursor = after;
-    this.heldBack = after === null ? null : [];
+    this.heldBack = [];
     this.onOverflow = onOverflow;
     this.queue = new EventQueue<DeliveredEvent>(MAX_QUEUED_EVENTS, () => this.end(), onOverflow);
     // Listen before replaying, so nothing committed during the replay is missed.
@@ -83,18 +85,42 @@ class MessageStream implements FeedListener {
         for (const event of batch.events) this.queueIfNew(event);
         if (batch.read < EVENT_BATCH) break;
       }
-      // The hand-over. The replay read every event committed before its last
-      // query; live events arriving meanwhile were held back. An event can be
-      // in both (committed before the last query, delivered by the feed
-      // after we started listening), so held-back events at or before the
-      // cursor are dropped, and the rest follow in feed order, which is
-      // position order. This block runs without an await, so no live event
-      // can slip between the held-back ones and the switch to live.
-      for (const event of this.heldBack!) this.queueIfNew(event);
-      this.heldBack = null;
+      // The replay read every event committed before its last query; live
+      // events arriving meanwhile were held back. An event can be in both
+      // (committed before the last query, delivered by the feed after we
+      // started listening): the hand-over drops it.
+      this.goLive();
     } catch (error) {
       queue.fail(error as Error);
     }
+  }
+
+  /**
+   * Without `after`: live from the log's committed position, read after the
+   * stream began listening. Not from the feed's own position, which lags on
+   * an instance where nobody listened while bells were lost (issue #10): the
+   * feed then hands over events from before this subscription started, and
+   * those at or before the position read here are dropped.
+   */
+  async startLive(dataSource: DataSource): Promise<void> {
+    try {
+      this.cursor = await currentEventPosition(dataSource);
+    } catch (error) {
+      this.queue.return(); // stops listening
+      throw error;
+    }
+    this.goLive();
+  }
+
+  /**
+   * The hand-over: held-back events at or before the cursor are dropped (the
+   * replay or the starting point covered them), and the rest follow in feed
+   * order, which is position order. No await here, so no live event can slip
+   * between the held-back ones and the switch to live.
+   */
+  private goLive(): void {
+    for (const event of this.heldBack!) this.queueIfNew(event);
+    this.heldBack = null;
   }
 
   /** The next batch after the cursor, or null once the subscriber is gone. */

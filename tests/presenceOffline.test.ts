@@ -1,8 +1,9 @@
 // An offline event is not lost when the database fails: the user is already
 // gone from the shared state, so it is published whatever happens to the
 // lastSeenAt write, on a socket's close as in the sweep after an instance
-// died, for every user of the sweep's batch. The failure is real: the users
-// table is renamed away for a moment through a connection of the test's own.
+// died, for every user of the sweep's batch. The failures are real: the users
+// table renamed away for a moment, or a row locked, through a connection of
+// the test's own.
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
@@ -106,6 +107,28 @@ describe('offline events while the database fails (mysql+redis)', () => {
     expect(offline).toEqual({ online: false, lastSeenAt: expect.any(String) });
     expect(logLines.slice(logged).some((line) => line.includes('lastSeenAt not written'))).toBe(true);
     expect(stream.errors).toEqual([]);
+  });
+
+  it('a lastSeenAt write held up by a row lock does not hold up the offline event', async () => {
+    const [alice, bob] = await Promise.all([newUser('alice'), newUser('bob')]);
+    const stream = await watch(alice, bob);
+    const socket = await openSocket(url, bob);
+    await eventually(() => flags(stream).at(-1) === true, 'bob online');
+    const offlineBefore = offlineCount(stream);
+
+    const [{ name }] = await server.app.services.dataSource.query('SELECT DATABASE() AS name');
+    const locker = await createConnection({ uri: `${TEST_MYSQL_URL}/${name}` });
+    try {
+      // Another transaction holds bob's row: the write waits (up to innodb_lock_wait_timeout, 50 s by default).
+      await locker.beginTransaction();
+      await locker.query('SELECT id FROM users WHERE id = ? FOR UPDATE', [numericId(bob)]);
+      await socket.close();
+      await eventually(() => offlineCount(stream) > offlineBefore, 'bob offline', 10_000);
+    } finally {
+      await locker.rollback().catch(() => undefined);
+      await locker.end();
+    }
+    expect(stream.events.at(-1).presence).toEqual({ online: false, lastSeenAt: expect.any(String) });
   });
 
   it('a sweep publishes every user of its batch offline though lastSeenAt cannot be written', async () => {

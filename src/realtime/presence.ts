@@ -3,8 +3,9 @@
 // an expiry it keeps renewing; when an instance dies its entries expire and a
 // sweep on any surviving instance publishes those users offline.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import type { DataSource } from 'typeorm';
+import { type DataSource, In } from 'typeorm';
 import { User } from '../db/entities/index.js';
 import type { Logger } from '../logger.js';
 import type { Memberships } from './membership.js';
@@ -16,6 +17,12 @@ export const PRESENCE_TTL_MS = 30_000;
 const RENEW_INTERVAL_MS = 10_000;
 const SWEEP_INTERVAL_MS = 5_000;
 const SWEEP_BATCH = 500;
+/**
+ * How long an offline event waits for its lastSeenAt write, so that a client
+ * reacting to the event reads the same lastSeenAt; never longer, since the
+ * event must go out whatever happens to the write.
+ */
+const LAST_SEEN_WRITE_WAIT_MS = 500;
 
 type PresenceStore = {
   /** Registers one of the user's sockets on this instance; true when the user was offline everywhere. */
@@ -154,10 +161,7 @@ export class Presence {
       this.timers.push(timer);
     };
     every(RENEW_INTERVAL_MS, () => this.store.renew([...this.sockets.keys()]));
-    // wentOffline never throws: the sweep took its whole batch out of the shared state, so one user's failure must not drop the rest.
-    every(SWEEP_INTERVAL_MS, async () => {
-      for (const userId of await this.store.sweep()) await this.wentOffline(userId);
-    });
+    every(SWEEP_INTERVAL_MS, async () => this.wentOffline(await this.store.sweep()));
   }
 
   /** Stops upkeep and unregisters this instance's users, publishing those who go offline. */
@@ -203,7 +207,7 @@ export class Presence {
   private async closeAll(userId: number): Promise<void> {
     this.sockets.delete(userId);
     try {
-      if (await this.store.unregister(userId)) await this.wentOffline(userId);
+      if (await this.store.unregister(userId)) await this.wentOffline([userId]);
     } catch (error) {
       // Left registered: the entry expires and a sweep publishes the user offline.
       this.logger.warn({ err: (error as Error).message }, 'presence unregister failed');
@@ -211,21 +215,29 @@ export class Presence {
   }
 
   /**
-   * Publishes the user offline; never throws. The user is already gone from
-   * the shared state, so nothing would ever publish them again: the publish
-   * depends on nothing else, and lastSeenAt is written best-effort beside it.
+   * Publishes users offline, each whatever happens to the others; never
+   * throws. They are gone from the shared state already, so nothing would
+   * ever publish them again: the events depend on nothing else, and lastSeenAt
+   * is written best-effort, in one statement, awaited a moment at most.
    */
-  private async wentOffline(userId: number): Promise<void> {
+  private async wentOffline(userIds: readonly number[]): Promise<void> {
+    if (userIds.length === 0) return;
     const lastSeenAt = new Date();
-    // Started first so that a reader who reacts to the event usually finds it written, but not waited for.
     const written = this.dataSource.manager
-      .update(User, { id: userId }, { lastSeenAt })
-      .catch((error: Error) => this.logger.warn({ err: error.message, userId }, 'lastSeenAt not written'));
-    try {
-      await this.bus.publish('presence', { userId, online: false, lastSeenAt: lastSeenAt.toISOString() });
-    } catch (error) {
-      this.logger.warn({ err: (error as Error).message, userId }, 'presence offline publish failed');
-    }
+      .update(User, { id: In([...userIds]) }, { lastSeenAt })
+      .catch((error: Error) => {
+        this.logger.warn({ err: error.message, users: userIds.length }, 'lastSeenAt not written');
+      });
+    await Promise.race([written, delay(LAST_SEEN_WRITE_WAIT_MS, undefined, { ref: false })]);
+    await Promise.all(
+      userIds.map(async (userId) => {
+        try {
+          await this.bus.publish('presence', { userId, online: false, lastSeenAt: lastSeenAt.toISOString() });
+        } catch (error) {
+          this.logger.warn({ err: (error as Error).message, userId }, 'presence offline publish failed');
+        }
+      }),
+    );
     await written;
   }
 }

@@ -4,10 +4,12 @@
 // typing and presence are shared, a Redis outage loses nothing, a SIGTERM
 // shuts an instance down gracefully, and membership changes made on one
 // instance apply at once to subscribers on the others.
+import { decodeGlobalID } from '@pothos/plugin-relay';
 import { type Client, createClient } from 'graphql-ws';
 import { createConnection } from 'mysql2/promise';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MEMBERSHIP_CACHE_TTL_MS } from '../src/realtime/membership.js';
 import { createGroup, data, gql, openDirect, send, signUp, type TestUser, uniqueName } from './helpers/client.js';
 import { type Cluster, type Instance, startCluster } from './helpers/processes.js';
 import { type Collector, connect, subscribe, untilLive, wsUrl } from './helpers/ws.js';
@@ -489,6 +491,64 @@ describe('a cluster of two instances', () => {
     expect(daveEvents.errors).toEqual([]);
     expect(daveEvents.done).toBe(false);
   });
+  it(
+    'stops delivering a group to a member removed without an announcement once the cached members expire',
+    async () => {
+      const [alice, bob, carol] = await Promise.all([newUser('alice'), newUser('bob'), newUser('carol')]);
+      const groupId = await createGroup(a.graphqlUrl, alice, [bob, carol], 'Lost invalidation');
+      const directId = await openDirect(a.graphqlUrl, alice, bob);
+      // Without `conversation` in the selection, which checks membership itself: what reaches bob is up to B's cache.
+      const bobEvents: Collector<{ messageEvents: MessageEvent }> = subscribe(
+        track(connect(b.graphqlUrl, bob.token)),
+        'subscription ($after: String) { messageEvents(after: $after) { kind cursor message { id body } } }',
+        { after: await eventCursor(b, bob) },
+      );
+      // Carol, still a member, subscribes on the same instance: once she has a message, B has decided it for bob too.
+      const carolEvents = messageEvents(b, carol, await eventCursor(b, carol), groupId).events;
+      await send(a.graphqlUrl, alice, groupId, 'before removal');
+      await bobEvents.waitUntil((event) => event.messageEvents.message.body === 'before removal');
+
+      // Bob's membership ends with no change published: what B hears when a publish is lost.
+      const database = await createConnection({ uri: cluster.databaseUrl });
+      try {
+        await database.query('DELETE FROM memberships WHERE conversationId = ? AND userId = ?', [
+          Number(decodeGlobalID(groupId).id),
+          Number(decodeGlobalID(bob.id).id),
+        ]);
+      } finally {
+        await database.end();
+      }
+      let sent = 0;
+      await eventually(
+        async () => {
+          const body = `after removal ${++sent}`;
+          await send(a.graphqlUrl, alice, groupId, body);
+          await carolEvents.waitUntil((event) => event.messageEvents.message.body === body);
+          if (!bodiesOf(received(bobEvents)).includes(body)) return true;
+          await sleep(200);
+          return false;
+        },
+        'B to stop delivering the group to bob',
+        MEMBERSHIP_CACHE_TTL_MS + 20_000,
+      );
+      await send(a.graphqlUrl, alice, groupId, 'long after removal');
+      await carolEvents.waitUntil((event) => event.messageEvents.message.body === 'long after removal');
+      // Events reach a subscriber in log order: once this one arrived, the ones before it were decided.
+      await send(a.graphqlUrl, alice, directId, 'fence');
+      await bobEvents.waitUntil((event) => event.messageEvents.message.body === 'fence');
+
+      const bodies = bodiesOf(received(bobEvents));
+      expect(bodies).not.toContain(`after removal ${sent}`);
+      expect(bodies).not.toContain('long after removal');
+      // Once B stopped, nothing more of the group reached bob.
+      const firstStale = bodies.findIndex((body) => body.startsWith('after removal'));
+      const stale = bodies.slice(firstStale === -1 ? bodies.length : firstStale, -1);
+      expect(stale).toEqual(Array.from({ length: stale.length }, (_, index) => `after removal ${index + 1}`));
+      expect(bodies.at(-1)).toBe('fence');
+      expect(bobEvents.errors).toEqual([]);
+    },
+    MEMBERSHIP_CACHE_TTL_MS + 60_000,
+  );
 });
 
 describe('a cluster whose Redis goes down', () => {

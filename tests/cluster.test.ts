@@ -3,7 +3,8 @@
 // and in order, a subscriber resumes on any instance from its last cursor,
 // typing and presence are shared, a Redis outage loses nothing, a SIGTERM
 // shuts an instance down gracefully, and membership changes made on one
-// instance apply at once to subscribers on the others.
+// instance apply at once to subscribers on the others (and within the
+// membership cache's life when the announcement is lost).
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { type Client, createClient } from 'graphql-ws';
 import { createConnection } from 'mysql2/promise';
@@ -491,6 +492,7 @@ describe('a cluster of two instances', () => {
     expect(daveEvents.errors).toEqual([]);
     expect(daveEvents.done).toBe(false);
   });
+
   it(
     'stops delivering a group to a member removed without an announcement once the cached members expire',
     async () => {

@@ -1,7 +1,8 @@
 // Who is online: a user is online while at least one authenticated socket is
 // open on any instance. Each instance registers its users in shared state with
 // an expiry it keeps renewing; when an instance dies its entries expire and a
-// sweep on any surviving instance publishes those users offline.
+// sweep on any surviving instance publishes those users offline. And who may
+// see it: only people who share a conversation with the user (`Contacts`).
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
@@ -260,7 +261,8 @@ export class Contacts {
   private requested = 0;
   private applied = 0;
   private running = 0;
-  private held: { item: unknown; handle: (item: never) => void }[] = [];
+  /** What `inOrder` holds back while a recompute runs, oldest first. */
+  private held: (() => void)[] = [];
   private readonly stopListening: () => void;
 
   private constructor(
@@ -303,11 +305,11 @@ export class Contacts {
   /**
    * Calls `handle(item)` now, or, while a recompute runs, once it finished: a
    * presence change that arrives after a membership change is judged by the
-   * memberships after it. `handle` should be one function per subscriber.
+   * memberships after it.
    */
   inOrder<T>(item: T, handle: (item: T) => void): void {
     if (this.running === 0) return handle(item);
-    this.held.push({ item, handle });
+    this.held.push(() => handle(item));
     if (this.held.length > MAX_HELD_CHANGES) this.release();
   }
 
@@ -341,7 +343,7 @@ export class Contacts {
   private release(): void {
     const held = this.held;
     this.held = [];
-    for (const { item, handle } of held) handle(item as never);
+    for (const handle of held) handle();
   }
 }
 

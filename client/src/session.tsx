@@ -19,6 +19,7 @@ import type { Api } from './lib/api.js';
 import { type ChatAction, chatReducer, type ChatState, initialChatState } from './lib/chatState.js';
 import type { Conversation, User } from './lib/conversations.js';
 import { describeError, errorCode } from './lib/errors.js';
+import { classifySendError, Outbox } from './lib/outbox.js';
 import { EventCursor, resumableSubscription } from './lib/resume.js';
 import type { Message } from './lib/timeline.js';
 
@@ -240,8 +241,8 @@ export function SessionProvider(props: {
   const seenCheck = useRef<(conversationId: string) => boolean>(() => false);
   const stateRef = useRef(state);
   stateRef.current = state;
-  /** Sends waiting for a reply, by clientMessageId: what to send again on retry. */
-  const sends = useRef(new Map<string, { conversationId: string; body: string }>());
+  /** The viewer's sends, stored one at a time per conversation (see lib/outbox.ts). */
+  const outbox = useRef<Outbox<Message> | null>(null);
   const loadingOlder = useRef(new Set<string>());
 
   /** Ends the session when the server no longer accepts the token. */
@@ -303,6 +304,8 @@ export function SessionProvider(props: {
     const unlisten = connectionEvents.listen({
       connected(wasRetry) {
         setConnection('online');
+        // Sends waiting out a network error need not wait any longer.
+        if (wasRetry) outbox.current?.nudge();
         // Conversations joined while the socket was down announce nothing: read the list again.
         if (wasRetry) void loadList();
       },
@@ -339,6 +342,31 @@ export function SessionProvider(props: {
     };
   }, [client, connectionEvents, checkAuth, onSessionEnded]);
 
+  useEffect(() => {
+    const box = new Outbox<Message>({
+      async attempt({ conversationId, body, clientMessageId }) {
+        const result = await client
+          .mutation(SendMessageMutation, { input: { conversationId, body, clientMessageId } })
+          .toPromise();
+        if (result.data) return { kind: 'sent', value: result.data.sendMessage };
+        if (!result.error) return { kind: 'transient', retryAfterMs: null };
+        checkAuth(result.error);
+        const verdict = classifySendError(result.error);
+        return verdict.retry
+          ? { kind: 'transient', retryAfterMs: verdict.retryAfterMs }
+          : { kind: 'definite', error: describeError(result.error) };
+      },
+      onSent: (_send, message) => dispatch({ type: 'messageEvent', kind: 'CREATED', message, seen: true }),
+      onFailed: ({ conversationId, clientMessageId }, error) =>
+        dispatch({ type: 'sendFailed', conversationId, clientMessageId, error }),
+    });
+    outbox.current = box;
+    return () => {
+      box.dispose();
+      if (outbox.current === box) outbox.current = null;
+    };
+  }, [client, checkAuth]);
+
   const refreshConversation = useCallback(
     async (conversationId: string) => {
       const result = await client.query(ConversationQuery, { id: conversationId }).toPromise();
@@ -354,28 +382,6 @@ export function SessionProvider(props: {
   const actions = useMemo<Omit<Session, 'viewer' | 'state' | 'connection' | 'loadError'>>(() => {
     const messageReply = (kind: MessageEventKind, message: Message) =>
       dispatch({ type: 'messageEvent', kind, message, seen: true });
-
-    const sendNow = async (clientMessageId: string) => {
-      const send = sends.current.get(clientMessageId);
-      if (!send) return;
-      const result = await client
-        .mutation(SendMessageMutation, {
-          input: { conversationId: send.conversationId, body: send.body, clientMessageId },
-        })
-        .toPromise();
-      if (result.data) {
-        sends.current.delete(clientMessageId);
-        messageReply('CREATED', result.data.sendMessage);
-      } else if (result.error) {
-        checkAuth(result.error);
-        dispatch({
-          type: 'sendFailed',
-          conversationId: send.conversationId,
-          clientMessageId,
-          error: describeError(result.error),
-        });
-      }
-    };
 
     const messageAction = async (
       run: () => Promise<{ data?: Message; error?: Parameters<typeof describeError>[0] }>,
@@ -438,21 +444,19 @@ export function SessionProvider(props: {
       },
       send(conversationId, body) {
         const clientMessageId = newClientMessageId();
-        sends.current.set(clientMessageId, { conversationId, body });
         dispatch({
           type: 'sendStarted',
           conversationId,
           pending: { clientMessageId, body, createdAt: new Date().toISOString(), error: null },
         });
-        void sendNow(clientMessageId);
+        outbox.current?.enqueue({ conversationId, body, clientMessageId });
       },
       retrySend(conversationId, clientMessageId) {
-        dispatch({ type: 'sendRetried', conversationId, clientMessageId });
-        // Same clientMessageId: if the first try was stored after all, the server returns it instead of a copy.
-        void sendNow(clientMessageId);
+        // Same clientMessageId: if an earlier try was stored after all, the server returns it instead of a copy.
+        if (outbox.current?.retry(clientMessageId)) dispatch({ type: 'sendRetried', conversationId, clientMessageId });
       },
       discardSend(conversationId, clientMessageId) {
-        sends.current.delete(clientMessageId);
+        outbox.current?.discard(clientMessageId);
         dispatch({ type: 'sendDiscarded', conversationId, clientMessageId });
       },
       editMessage: (messageId, body) =>

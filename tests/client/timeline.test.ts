@@ -88,6 +88,15 @@ describe('sending', () => {
     expect(removePending(timeline, 'a').pending).toEqual([]);
   });
 
+  it('shows a retried send after the sends waiting before it, in the order the outbox sends them', () => {
+    let timeline = addPending(addPending(loaded, pending('a')), pending('b'));
+    timeline = retryPending(failPending(timeline, 'a', 'Not found'), 'a');
+    expect(timeline.pending.map((item) => [item.clientMessageId, item.error])).toEqual([
+      ['b', null],
+      ['a', null],
+    ]);
+  });
+
   it('confirms a send whose reply was lost when its event or a page shows it', () => {
     const sent = mine(10, 'a');
     const timeline = applyLatestPage(

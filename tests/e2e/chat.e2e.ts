@@ -92,13 +92,14 @@ describe('chat between two people', () => {
     await list(bobPage).getByText('No conversations yet').waitFor();
   });
 
-  it('starts a DIRECT conversation by search, and the message arrives within 2 seconds', async () => {
+  it('starts a DIRECT conversation by clicking the person found by search, and the message arrives within 2 seconds', async () => {
     await alicePage.getByRole('button', { name: 'New conversation' }).click();
     await alicePage.getByRole('searchbox', { name: 'Search users' }).fill(bob);
-    const start = alicePage.getByRole('button', { name: `Message ${bob}` });
-    await start.waitFor();
+    const person = alicePage.getByRole('list', { name: 'People' }).getByText(bob, { exact: true });
+    await person.waitFor();
     await screenshot(alicePage, 'new-conversation-desktop');
-    await start.click();
+    // The name itself, as a person would click it; the row is one button (so the keyboard reaches it too).
+    await person.click();
     await alicePage.getByRole('heading', { name: bob }).waitFor();
     conversationId = await openConversationId(alicePage);
 
@@ -314,6 +315,24 @@ describe('chat between two people', () => {
     await send(alicePage, 'do not jump');
     await messageWith(bobPage, 'do not jump').waitFor({ state: 'attached', timeout: DELIVERY_MS });
     expect(await log(bobPage).evaluate((element) => element.scrollTop)).toBe(scrolledTo);
+  });
+
+  it('keeps quick sends in the order typed, each once, on both screens', async () => {
+    const typed = Array.from({ length: 10 }, (_, i) => `quick ${i + 1}`);
+    // As fast as the UI takes them: no waiting for any send to be confirmed.
+    for (const text of typed) await send(alicePage, text);
+    for (const page of [alicePage, bobPage]) {
+      await expect
+        .poll(async () => (await bodies(page)).filter((text) => text.startsWith('quick ')), { timeout: 10_000 })
+        .toEqual(typed);
+    }
+    // Confirmed in place: nothing left pending, nothing shown twice.
+    await alicePage.waitForFunction(() => document.querySelectorAll('.message.pending').length === 0);
+    expect((await bodies(alicePage)).filter((text) => text.startsWith('quick '))).toEqual(typed);
+    // And stored in that order: a reload reads them back from the server.
+    await bobPage.reload();
+    await log(bobPage).getByText('quick 10', { exact: true }).waitFor();
+    expect((await bodies(bobPage)).filter((text) => text.startsWith('quick '))).toEqual(typed);
   });
 
   it('creates a group, which appears live for its members', async () => {

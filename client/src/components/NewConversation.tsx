@@ -1,4 +1,5 @@
-// Start a DIRECT conversation with someone found by search, or create a group.
+// Start a DIRECT conversation with someone found by search (a click on the
+// person), or create a group.
 import { type FormEvent, useEffect, useState } from 'react';
 import type { User } from '../lib/conversations.js';
 import { useSession } from '../session.js';
@@ -93,19 +94,19 @@ export function NewConversation({ onClose, onOpened }: { onClose(): void; onOpen
             const isSelected = selected.some((member) => member.id === user.id);
             return (
               <li key={user.id} className="user-result">
-                <Avatar name={user.displayName} seed={user.id} />
-                <span className="user-names">
-                  <span className="user-display">{user.displayName}</span>
-                  <span className="user-handle">@{user.username}</span>
-                </span>
+                {/* The person is what one clicks to talk to them; Add is the group picker's. */}
                 <button
                   type="button"
-                  className="button small"
+                  className="user-open"
                   disabled={busy}
-                  aria-label={`Message ${user.displayName}`}
+                  aria-label={`Message ${user.displayName} (@${user.username})`}
                   onClick={() => void openDirect(user)}
                 >
-                  Message
+                  <Avatar name={user.displayName} seed={user.id} />
+                  <span className="user-names">
+                    <span className="user-display">{user.displayName}</span>
+                    <span className="user-handle">@{user.username}</span>
+                  </span>
                 </button>
                 <button
                   type="button"

@@ -70,13 +70,12 @@ export function failPending(timeline: Timeline, clientMessageId: string, error: 
   };
 }
 
+/** A failed send tried again goes last: the outbox sends it after those already waiting. */
 export function retryPending(timeline: Timeline, clientMessageId: string): Timeline {
-  return {
-    ...timeline,
-    pending: timeline.pending.map((item) =>
-      item.clientMessageId === clientMessageId ? { ...item, error: null } : item,
-    ),
-  };
+  const retried = timeline.pending.find((item) => item.clientMessageId === clientMessageId);
+  if (!retried) return timeline;
+  const others = timeline.pending.filter((item) => item !== retried);
+  return { ...timeline, pending: [...others, { ...retried, error: null }] };
 }
 
 export function removePending(timeline: Timeline, clientMessageId: string): Timeline {

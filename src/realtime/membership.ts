@@ -212,6 +212,13 @@ export class Memberships {
 
   private apply(change: MembershipPayload): void {
     this.forget(change.conversationId);
-    for (const listener of this.listeners) listener(change);
+    for (const listener of this.listeners) {
+      // A listener that throws (a bug) must not deprive the others, nor escape into the pub/sub client.
+      try {
+        listener(change);
+      } catch (error) {
+        this.logger.error({ err: error }, 'membership listener failed');
+      }
+    }
   }
 }

@@ -74,7 +74,14 @@ export class Typing {
 
   async start(): Promise<void> {
     await this.bus.subscribe('typing', (change) => {
-      for (const listener of this.listeners) listener(change);
+      for (const listener of this.listeners) {
+        // A listener that throws (a bug) must not deprive the others, nor escape into the pub/sub client.
+        try {
+          listener(change);
+        } catch (error) {
+          this.logger.error({ err: error }, 'typing listener failed');
+        }
+      }
     });
   }
 

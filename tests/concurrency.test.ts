@@ -1,11 +1,27 @@
 // What many clients doing things at the same moment must see: one
 // conversation per pair, one message per clientMessageId, a read marker that
 // only moves forward, a history with every send exactly once, group additions
-// that stay within the limits, and a deleted message that stays deleted.
+// that stay within the limits, a deleted message that stays deleted, no
+// message stored after its sender left, and one event per reaction change.
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGroup, data, gql, openDirect, send, signUp, type TestUser, uniqueName } from './helpers/client.js';
+import { Membership, Message } from '../src/db/entities/index.js';
+import { claimEventPosition } from '../src/db/eventLog.js';
+import { transaction } from '../src/db/transaction.js';
+import {
+  createGroup,
+  data,
+  errorCode,
+  type GraphQLResponse,
+  gql,
+  openDirect,
+  send,
+  signUp,
+  type TestUser,
+  uniqueName,
+} from './helpers/client.js';
 import { type DatabaseKind, seedUsers, startServer, type TestServer } from './helpers/server.js';
+import { connect, subscribe } from './helpers/ws.js';
 
 const OPEN_DIRECT = 'mutation ($userId: ID!) { openDirectConversation(userId: $userId) { id } }';
 const SEND = `mutation ($input: SendMessageInput!) {
@@ -41,6 +57,22 @@ type HistoryMessage = { id: string; body: string | null; clientMessageId: string
 /** The database id inside a global ID: history must be ordered by it. */
 function numericId(globalId: string): number {
   return Number(decodeGlobalID(globalId).id);
+}
+
+const byNumber = (a: number, b: number) => a - b;
+
+/** Lets the server's pending callbacks run (it shares this process): no clock involved. */
+async function settle(turns = 20): Promise<void> {
+  for (let turn = 0; turn < turns; turn++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Polls `condition` (a database read) until it holds; fails the test after `attempts`. */
+async function until(condition: () => Promise<boolean>, what: string, attempts = 1_000): Promise<void> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`never saw ${what}`);
 }
 
 describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database) => {
@@ -360,6 +392,164 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database)
       for (const message of history) {
         expect(message).toEqual({ id: message.id, body: null, deletedAt: expect.any(String), reactions: [] });
       }
+    });
+  });
+
+  /**
+   * Holds the event-log lock through the app's own data source (a row lock on
+   * MySQL, the transaction queue on SQLite), so that sends and the leave pile
+   * up behind it in a known order, then lets them go.
+   */
+  async function holdEventLog() {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held!: () => void;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    const done = transaction(server.app.services.dataSource, async (manager) => {
+      await claimEventPosition(manager, 0);
+      held();
+      await released;
+    });
+    await holding;
+    return async () => {
+      release();
+      await done;
+    };
+  }
+
+  /** MySQL: statements of this test's database waiting for the event-log lock (the holder's has finished). */
+  async function lockWaits(): Promise<number> {
+    const [row]: { waiting: number | string }[] = await server.app.services.dataSource.query(
+      `SELECT COUNT(*) AS waiting FROM information_schema.PROCESSLIST
+       WHERE DB = DATABASE() AND INFO LIKE 'UPDATE event_sequence %'`,
+    );
+    return Number(row!.waiting);
+  }
+
+  /**
+   * Waits until `count` writes wait behind holdEventLog(): on MySQL, statements
+   * waiting for the lock; on SQLite (a queue, invisible), until each request
+   * has run the query `checked` matches, then until pending callbacks ran.
+   */
+  async function untilWaiting(count: number, checked: RegExp): Promise<void> {
+    if (database === 'mysql') {
+      await until(async () => (await lockWaits()) >= count, `${count} writes waiting for the lock`);
+      return;
+    }
+    await until(async () => server.queries.filter((sql) => checked.test(sql)).length >= count, `${count} checks`);
+    await settle();
+  }
+
+  describe('sends racing leaveConversation', () => {
+    it('every send either fails NOT_FOUND or is stored before the leave; none is stored after it', async () => {
+      const [alice, bob] = await newUsers(2, 'leaver');
+      const groupId = await createGroup(url, alice!, [bob!], 'Left behind');
+      const conversationId = numericId(groupId);
+      const bobId = numericId(bob!.id);
+      const manager = server.app.services.dataSource.manager;
+      const bobsMessages = async () =>
+        (await manager.findBy(Message, { conversationId, senderId: bobId }))
+          .map((message) => message.id)
+          .sort(byNumber);
+      const isMember = async () => (await manager.countBy(Membership, { conversationId, userId: bobId })) > 0;
+
+      const release = await holdEventLog();
+      let leave!: Promise<GraphQLResponse>;
+      let atLeave!: Promise<number[]>;
+      let sends!: Promise<GraphQLResponse>[];
+      try {
+        server.resetQueries();
+        sends = Array.from({ length: 20 }, (_, index) =>
+          gql(url, SEND, { input: { conversationId: groupId, body: `racing ${index}` } }, bob!.token),
+        );
+        // Every send passed its membership check and waits for the write.
+        await untilWaiting(database === 'mysql' ? 1 : sends.length, /FROM "memberships"/);
+
+        // The moment the leave is visible, bob's messages there must be final.
+        atLeave = until(async () => !(await isMember()), 'the leave').then(bobsMessages);
+        server.resetQueries();
+        leave = gql(url, 'mutation ($id: ID!) { leaveConversation(conversationId: $id) }', { id: groupId }, bob!.token);
+        if (database === 'mysql') {
+          await Promise.race([atLeave, until(async () => (await lockWaits()) >= 2, 'the leave waiting for the lock')]);
+        } else {
+          await until(async () => server.queries.some((sql) => /FROM "conversations"/.test(sql)), "the leave's check");
+          await settle();
+        }
+      } finally {
+        await release();
+      }
+
+      expect((await leave).data).toEqual({ leaveConversation: true });
+      const responses = await Promise.all(sends);
+      const stored = await bobsMessages();
+      expect(stored).toEqual(await atLeave);
+      const acknowledged = responses
+        .filter((response) => !response.errors)
+        .map((response) => numericId(response.data.sendMessage.id))
+        .sort(byNumber);
+      expect(acknowledged).toEqual(stored);
+      const refused = responses.filter((response) => response.errors);
+      for (const response of refused) expect(errorCode(response)).toBe('NOT_FOUND');
+      // The race happened: the sends already waiting when the leave came were stored (before it).
+      expect(stored.length).toBeGreaterThanOrEqual(1);
+      // What alice sees agrees: bob's acknowledged messages, then only what came after.
+      const history = await readHistory(alice!, groupId);
+      expect(
+        history.filter((message) => message.sender.id === bob!.id).map((message) => numericId(message.id)),
+      ).toEqual(stored);
+    });
+  });
+
+  describe('identical concurrent reaction changes', () => {
+    const REACTION = (field: string) =>
+      `mutation ($messageId: ID!) { ${field}(messageId: $messageId, emoji: "👍") { reactions { emoji count } } }`;
+    const EVENTS = `subscription ($id: ID!, $after: String) {
+      messageEvents(conversationId: $id, after: $after) { kind message { body reactions { emoji count } } }
+    }`;
+
+    it('identical concurrent addReaction calls log one REACTIONS_CHANGED event, and identical removeReaction calls one more', async () => {
+      const [alice, bob] = await newUsers(2, 'react');
+      const conversationId = await openDirect(url, alice!, bob!);
+      const message = await send(url, alice!, conversationId, 'react to me');
+      const { eventCursor } = (
+        await data(
+          url,
+          'query ($id: ID!) { messages(conversationId: $id, last: 1) { eventCursor } }',
+          { id: conversationId },
+          alice!.token,
+        )
+      ).messages;
+      const client = connect(url, alice!.token);
+      const stream = subscribe(client, EVENTS, { id: conversationId, after: eventCursor });
+
+      for (const [field, marker] of [
+        ['addReaction', 'after the adds'],
+        ['removeReaction', 'after the removals'],
+      ] as const) {
+        // All calls get past the check before the lock before any goes further (8: the pool has 10 connections).
+        const release = await holdEventLog();
+        let calls!: Promise<GraphQLResponse>[];
+        try {
+          server.resetQueries();
+          calls = Array.from({ length: 8 }, () => gql(url, REACTION(field), { messageId: message.id }, bob!.token));
+          await untilWaiting(calls.length, /FROM "messages"/);
+        } finally {
+          await release();
+        }
+        const responses = await Promise.all(calls);
+        expect(responses.map((response) => response.errors)).toEqual(responses.map(() => undefined));
+        // A send after them all: once it arrives, every event of the calls has arrived before it.
+        await send(url, bob!, conversationId, marker);
+        await stream.waitUntil((event) => event.messageEvents.message.body === marker);
+      }
+
+      expect(stream.events.map((event) => event.messageEvents)).toEqual([
+        { kind: 'REACTIONS_CHANGED', message: { body: 'react to me', reactions: [{ emoji: '👍', count: 1 }] } },
+        { kind: 'CREATED', message: { body: 'after the adds', reactions: [] } },
+        { kind: 'REACTIONS_CHANGED', message: { body: 'react to me', reactions: [] } },
+        { kind: 'CREATED', message: { body: 'after the removals', reactions: [] } },
+      ]);
+      await client.dispose();
     });
   });
 });

@@ -20,6 +20,7 @@ export type Viewer = { id: number };
 
 /** One read-only object per operation. */
 export type Context = Services & {
+  /** Resolvers read `viewer.id` while resolving, never a copy taken earlier: only that read keeps a subscription result from being shared with other viewers (realtime/sharedExecution.ts). */
   viewer: Viewer | null;
   loaders: Loaders;
   /** The client's address (see clientAddress.ts), for per-IP limits. */

@@ -1,11 +1,27 @@
 // The shared subscription execution on its own, on a small schema whose
 // resolvers count how often they run: subscribers that may share an execution
 // share it, and no subscriber ever gets a result computed for someone else.
-import type { ExecutionResult } from 'graphql';
+// Then the rule it rests on, checked on the real schema: every field a
+// subscription's payload reaches gives each viewer through a shared execution
+// what that viewer's own execution gives.
+import {
+  type ExecutionResult,
+  getNamedType,
+  type GraphQLNamedType,
+  isAbstractType,
+  isLeafType,
+  isNonNullType,
+  isObjectType,
+} from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from 'graphql-ws';
 import { EventQueue } from '../src/realtime/eventQueue.js';
 import { useSharedSubscriptionExecution } from '../src/realtime/sharedExecution.js';
+import { schema as appSchema } from '../src/schema/index.js';
+import { createGroup, data, send, signUp, type TestUser, uniqueName } from './helpers/client.js';
+import { seedUsers, startServer, type TestServer } from './helpers/server.js';
+import { type Collector, connect, subscribe as subscribeOverSocket } from './helpers/ws.js';
 
 type Tick = { n: number; likedBy: number[] };
 type TestContext = { viewer: { readonly id: number } | null };
@@ -143,5 +159,272 @@ describe('shared subscription execution', () => {
     const results = [...(await one.take(1)), ...(await two.take(1))] as { counted: number }[];
     expect(results.map((result) => result.counted).sort()).toEqual([1, 2]);
     expect(executions.tick).toBe(2);
+  });
+});
+
+/** Polls `check` until it holds or `timeoutMs` pass; whether it held. */
+async function eventually(check: () => boolean, timeoutMs = 15_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+/** How deep below a subscription's payload the generated selections reach. */
+const SELECTION_DEPTH = 4;
+/** Subscriptions per socket in these tests, under the server's limit of 100. */
+const SUBSCRIPTIONS_PER_SOCKET = 90;
+
+/**
+ * Every path from `type` to a leaf field within `depth` levels, each argument
+ * left to its default (a field with a required argument is left out).
+ */
+function leafPaths(type: GraphQLNamedType, depth: number): string[][] {
+  if (isLeafType(type)) return [[]];
+  if (depth === 0 || !isObjectType(type)) return isAbstractType(type) ? [['__typename']] : [];
+  return Object.values(type.getFields()).flatMap((field) => {
+    if (field.args.some((arg) => isNonNullType(arg.type) && arg.defaultValue === undefined)) return [];
+    return leafPaths(getNamedType(field.type), depth - 1).map((path) => [field.name, ...path]);
+  });
+}
+
+/**
+ * One subscription of `field` per leaf path below its payload, each selecting
+ * that path alone (and `identifying`, fields that tell events apart and read
+ * no viewer): in a wider selection another field's read of the viewer would
+ * make the whole result per viewer, and hide a field that depends on the
+ * viewer without reading it.
+ */
+function subscriptionsOfEveryPath(
+  field: string,
+  identifying: string,
+  variables = '',
+  args = '',
+): { path: string; query: string }[] {
+  const payload = getNamedType(appSchema.getSubscriptionType()!.getFields()[field]!.type);
+  const [declared, passed] = variables ? [`(${variables})`, `(${args})`] : ['', ''];
+  return leafPaths(payload, SELECTION_DEPTH).map((path) => {
+    const selection = path.reduceRight((inner, name) => `${name}${inner ? ` { ${inner} }` : ''}`, '');
+    return {
+      path: path.join('.'),
+      query: `subscription ${declared} { ${field}${passed} { ${identifying} ${selection} } }`,
+    };
+  });
+}
+
+describe('viewer-dependent fields through the shared execution, on the real schema', () => {
+  let server: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  let carol: TestUser;
+  let dan: TestUser;
+  let group: string;
+  let firstMessage: string;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    server = await startServer('sqlite');
+    const signUpAs = (name: string) => signUp(server.graphqlUrl, uniqueName(name));
+    [alice, bob, carol, dan] = [
+      await signUpAs('alice'),
+      await signUpAs('bob'),
+      await signUpAs('carol'),
+      await signUpAs('dan'),
+    ];
+    group = await createGroup(server.graphqlUrl, alice, [bob, carol, dan]);
+    firstMessage = (await send(server.graphqlUrl, alice, group, 'first')).id;
+    // Carol has read it, bob has not: their unreadCount differs.
+    await data(
+      server.graphqlUrl,
+      'mutation ($c: ID!, $m: ID!) { markRead(conversationId: $c, messageId: $m) { id } }',
+      { c: group, m: firstMessage },
+      carol!.token,
+    );
+  });
+  afterAll(async () => {
+    await Promise.allSettled(clients.map((client) => client.dispose()));
+    await server?.stop();
+  });
+
+  function socketOf(user: TestUser): Client {
+    const client = connect(server.graphqlUrl, user.token);
+    clients.push(client);
+    return client;
+  }
+
+  /** Subscribes `user` to each query, on as many sockets as the per-socket limit needs. */
+  function subscribeAll(user: TestUser, queries: string[], variables: Record<string, unknown>): Collector[] {
+    let client = socketOf(user);
+    return queries.map((query, index) => {
+      if (index > 0 && index % SUBSCRIPTIONS_PER_SOCKET === 0) client = socketOf(user);
+      return subscribeOverSocket(client, query, variables);
+    });
+  }
+
+  /**
+   * Bob and carol each subscribe twice to every path: once with a text they
+   * share (one execution per event for both), once with a text of their own
+   * (an execution of their own). Once all are live (`probe` until each got an
+   * event), the event `final` causes must give each viewer the same result
+   * both ways. Returns each viewer's own results, by path.
+   */
+  async function compareSharedWithOwn(
+    subscriptions: { path: string; query: string }[],
+    variables: Record<string, unknown>,
+    probe: () => Promise<unknown>,
+    final: () => Promise<(event: any) => boolean>,
+  ): Promise<Map<string, unknown>[]> {
+    const viewers = [bob, carol].map((viewer) => ({
+      viewer,
+      shared: subscribeAll(
+        viewer,
+        subscriptions.map(({ query }) => query),
+        variables,
+      ),
+      own: subscribeAll(
+        viewer,
+        subscriptions.map(({ query }) => `# ${viewer.username}'s own\n${query}`),
+        variables,
+      ),
+    }));
+    const streams = viewers.flatMap(({ shared, own }) => [...shared, ...own]);
+    // graphql-ws does not say when a subscription is live (see untilLive in helpers/ws.ts).
+    for (let attempt = 1; ; attempt++) {
+      await probe();
+      const live = await eventually(() => streams.every((stream) => stream.events.length > 0 || stream.done), 300);
+      if (live) break;
+      if (attempt === 50) throw new Error('subscriptions never became live');
+    }
+    const isFinal = await final();
+    const arrived = await eventually(() => streams.every((stream) => stream.events.some(isFinal) || stream.done));
+    expect(arrived).toBe(true);
+    const mismatches: unknown[] = [];
+    const ownResults = viewers.map(
+      ({ viewer, shared, own }) =>
+        new Map(
+          subscriptions.map(({ path }, index) => {
+            const [sharedStream, ownStream] = [shared[index]!, own[index]!];
+            expect({ path, errors: [...sharedStream.errors, ...ownStream.errors] }).toEqual({ path, errors: [] });
+            const [viaShared, viaOwn] = [sharedStream.events.find(isFinal), ownStream.events.find(isFinal)];
+            if (JSON.stringify(viaShared) !== JSON.stringify(viaOwn)) {
+              mismatches.push({ viewer: viewer.username, path, shared: viaShared, own: viaOwn });
+            }
+            return [path, viaOwn];
+          }),
+        ),
+    );
+    expect(mismatches).toEqual([]);
+    return ownResults;
+  }
+
+  /** Paths whose value differs between the two viewers: the selections do reach viewer-dependent fields. */
+  const differing = ([bobs, carols]: Map<string, unknown>[]) =>
+    [...bobs!.keys()].filter((path) => JSON.stringify(bobs!.get(path)) !== JSON.stringify(carols!.get(path)));
+
+  it('messageEvents', async () => {
+    const subscriptions = subscriptionsOfEveryPath(
+      'messageEvents',
+      'kind',
+      '$conversationId: ID',
+      'conversationId: $conversationId',
+    );
+    let probes = 0;
+    const results = await compareSharedWithOwn(
+      subscriptions,
+      { conversationId: group },
+      () => send(server.graphqlUrl, alice, group, `probe ${++probes}`),
+      async () => {
+        await data(
+          server.graphqlUrl,
+          'mutation ($m: ID!) { addReaction(messageId: $m, emoji: "👍") { id } }',
+          { m: firstMessage },
+          bob.token,
+        );
+        return (event) => event.messageEvents.kind === 'REACTIONS_CHANGED';
+      },
+    );
+    expect(differing(results)).toEqual(
+      expect.arrayContaining(['message.reactions.reactedByMe', 'message.conversation.unreadCount']),
+    );
+  });
+
+  it('conversationEvents', async () => {
+    const subscriptions = subscriptionsOfEveryPath('conversationEvents', 'kind conversationId');
+    const [newcomer] = await seedUsers(server, 1);
+    const results = await compareSharedWithOwn(
+      subscriptions,
+      {},
+      // JOINED: a new group with both.
+      () => createGroup(server.graphqlUrl, alice, [bob, carol], 'probe'),
+      async () => {
+        await data(
+          server.graphqlUrl,
+          'mutation ($c: ID!, $u: [ID!]!) { addMembers(conversationId: $c, userIds: $u) { id } }',
+          { c: group, u: [newcomer] },
+          alice.token,
+        );
+        return (event) =>
+          event.conversationEvents.kind === 'UPDATED' && event.conversationEvents.conversationId === group;
+      },
+    );
+    expect(differing(results)).toEqual(expect.arrayContaining(['conversation.unreadCount']));
+  });
+
+  it('typing', async () => {
+    const subscriptions = subscriptionsOfEveryPath(
+      'typing',
+      'user { id }',
+      '$conversationId: ID!',
+      'conversationId: $conversationId',
+    );
+    const setTyping = (user: TestUser, typing: boolean) =>
+      data(
+        server.graphqlUrl,
+        'mutation ($c: ID!, $t: Boolean!) { setTyping(conversationId: $c, typing: $t) }',
+        { c: group, t: typing },
+        user.token,
+      );
+    let typing = false;
+    await compareSharedWithOwn(
+      subscriptions,
+      { conversationId: group },
+      () => setTyping(alice, (typing = !typing)),
+      async () => {
+        await setTyping(dan, true);
+        return (event) => event.typing.user.id === dan.id;
+      },
+    );
+  });
+
+  it('presence', async () => {
+    const subscriptions = subscriptionsOfEveryPath(
+      'presence',
+      'online user { id }',
+      '$userIds: [ID!]',
+      'userIds: $userIds',
+    );
+    /** A socket of `user`, once authenticated (it answered a query): the user is online. */
+    const online = async (user: TestUser) => {
+      const client = socketOf(user);
+      await new Promise<void>((resolve) => {
+        client.subscribe({ query: '{ me { id } }' }, { next: () => undefined, error: resolve, complete: resolve });
+      });
+      return client;
+    };
+    let aliceSocket: Client | null = null;
+    await compareSharedWithOwn(
+      subscriptions,
+      { userIds: [alice.id, dan.id] },
+      // Alice comes online, or goes offline: a presence event either way.
+      async () => {
+        if (aliceSocket) await aliceSocket.dispose();
+        aliceSocket = aliceSocket ? null : await online(alice);
+      },
+      async () => {
+        await online(dan);
+        return (event) => event.presence.user.id === dan.id && event.presence.online === true;
+      },
+    );
   });
 });

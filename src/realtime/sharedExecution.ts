@@ -19,6 +19,13 @@
 //   read, as do the viewer-scoped loaders (db/loaders.ts). A result computed
 //   without reading it is everyone's; one that read it (reactedByMe,
 //   unreadCount, …) is that viewer's only, and each other viewer runs its own.
+//   The rule every resolver under a subscription must keep, then: whatever
+//   depends on the viewer reads `context.viewer.id` (or a viewer-scoped
+//   loader) during the execution. A viewer id copied earlier (at subscribe
+//   time, into the event, into a closure or another context field) would
+//   hand one viewer's answer to all. tests/sharedExecution.test.ts checks
+//   every field a subscription payload reaches against each viewer's own
+//   execution.
 // Every execution gets a fresh context (fresh loaders), so each event is
 // resolved from current data.
 //

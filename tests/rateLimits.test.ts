@@ -12,6 +12,9 @@ const LOG_IN = 'mutation ($input: LogInInput!) { logIn(input: $input) { token } 
 const sendAs = (url: string, user: TestUser, conversationId: string, body = 'hi') =>
   gql(url, SEND, { input: { conversationId, body } }, user.token);
 
+const openDirectAs = (url: string, user: TestUser, other: TestUser) =>
+  gql(url, 'mutation ($id: ID!) { openDirectConversation(userId: $id) { id } }', { id: other.id }, user.token);
+
 function expectRateLimited(response: Awaited<ReturnType<typeof gql>>): void {
   expect(errorCode(response)).toBe('RATE_LIMITED');
   expect(response.errors![0]!.extensions!.retryAfterMs).toBeGreaterThan(0);
@@ -51,6 +54,7 @@ describe('rate limits on one instance', () => {
         RATE_LIMIT_REACTION: '2,0.1',
         RATE_LIMIT_LOG_IN_PER_USERNAME: '3,0.01',
         RATE_LIMIT_SUBSCRIBE_PER_SOCKET: '5,0.01',
+        RATE_LIMIT_MEMBERSHIP_CHANGE: '4,0.01',
       },
     });
     alice = await signUp(server.graphqlUrl);
@@ -92,6 +96,44 @@ describe('rate limits on one instance', () => {
     expect((await react('👍')).errors).toBeUndefined();
     expect((await react('🎉')).errors).toBeUndefined();
     expectRateLimited(await react('❤️'));
+  });
+
+  it('limits membership changes per user, all four mutations drawing on one budget', async () => {
+    const url = server.graphqlUrl;
+    const [carol, dave, erin] = await Promise.all([signUp(url), signUp(url), signUp(url)]);
+    const mutations = {
+      createGroup: () =>
+        gql(
+          url,
+          'mutation ($input: CreateGroupInput!) { createGroupConversation(input: $input) { id } }',
+          { input: { title: 'limited', memberIds: [dave.id] } },
+          carol.token,
+        ),
+      openDirect: () =>
+        gql(url, 'mutation ($id: ID!) { openDirectConversation(userId: $id) { id } }', { id: erin.id }, carol.token),
+      addMembers: (groupId: string) =>
+        gql(
+          url,
+          'mutation ($id: ID!, $userIds: [ID!]!) { addMembers(conversationId: $id, userIds: $userIds) { id } }',
+          { id: groupId, userIds: [erin.id] },
+          carol.token,
+        ),
+      leave: (groupId: string) =>
+        gql(url, 'mutation ($id: ID!) { leaveConversation(conversationId: $id) }', { id: groupId }, carol.token),
+    };
+    const created = await mutations.createGroup();
+    expect(created.errors).toBeUndefined();
+    const groupId = created.data.createGroupConversation.id;
+    expect((await mutations.openDirect()).errors).toBeUndefined();
+    expect((await mutations.addMembers(groupId)).errors).toBeUndefined();
+    expect((await mutations.leave(groupId)).errors).toBeUndefined();
+
+    expectRateLimited(await mutations.createGroup());
+    expectRateLimited(await mutations.openDirect());
+    expectRateLimited(await mutations.addMembers(groupId));
+    expectRateLimited(await mutations.leave(groupId));
+    // Someone else's budget is untouched.
+    expect((await openDirectAs(url, dave, erin)).errors).toBeUndefined();
   });
 
   it('slows password guessing on one username, whoever asks', async () => {

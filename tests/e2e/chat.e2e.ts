@@ -1,7 +1,7 @@
 // Two people chatting in two browser contexts, one at desktop width and one
 // at phone width, against the real server. The tests run in order and share
 // the conversation they build up.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   controllableSockets,
@@ -24,6 +24,8 @@ import {
 const DELIVERY_MS = 2_000;
 /** Reconnecting after a drop includes a backoff of a few seconds. */
 const RECONNECT_MS = 25_000;
+/** How much less each of a burst of sends is delayed on its way than the one before. */
+const SEND_HOLD_STEP_MS = 40;
 
 let server: ServerProcess;
 let browser: Browser;
@@ -319,16 +321,32 @@ describe('chat between two people', () => {
 
   it('keeps quick sends in the order typed, each once, on both screens', async () => {
     const typed = Array.from({ length: 10 }, (_, i) => `quick ${i + 1}`);
-    // As fast as the UI takes them: no waiting for any send to be confirmed.
-    for (const text of typed) await send(alicePage, text);
-    for (const page of [alicePage, bobPage]) {
-      await expect
-        .poll(async () => (await bodies(page)).filter((text) => text.startsWith('quick ')), { timeout: 10_000 })
-        .toEqual(typed);
+    // The network does not keep concurrent requests in order: each send is
+    // held back a little less than the one before, so a later one overtakes
+    // an earlier one whenever both are on their way at once.
+    let holdMs = typed.length * SEND_HOLD_STEP_MS;
+    const holdSends = async (route: Route) => {
+      if (route.request().postData()?.includes('mutation SendMessage')) {
+        holdMs = Math.max(0, holdMs - SEND_HOLD_STEP_MS);
+        await new Promise((resolve) => setTimeout(resolve, holdMs));
+      }
+      await route.continue();
+    };
+    await alicePage.route('**/graphql', holdSends);
+    try {
+      // As fast as the UI takes them: no waiting for any send to be confirmed.
+      for (const text of typed) await send(alicePage, text);
+      for (const page of [alicePage, bobPage]) {
+        await expect
+          .poll(async () => (await bodies(page)).filter((text) => text.startsWith('quick ')), { timeout: 10_000 })
+          .toEqual(typed);
+      }
+      // Confirmed in place: nothing left pending, nothing shown twice.
+      await alicePage.waitForFunction(() => document.querySelectorAll('.message.pending').length === 0);
+      expect((await bodies(alicePage)).filter((text) => text.startsWith('quick '))).toEqual(typed);
+    } finally {
+      await alicePage.unroute('**/graphql', holdSends);
     }
-    // Confirmed in place: nothing left pending, nothing shown twice.
-    await alicePage.waitForFunction(() => document.querySelectorAll('.message.pending').length === 0);
-    expect((await bodies(alicePage)).filter((text) => text.startsWith('quick '))).toEqual(typed);
     // And stored in that order: a reload reads them back from the server.
     await bobPage.reload();
     await log(bobPage).getByText('quick 10', { exact: true }).waitFor();

@@ -11,7 +11,7 @@ import { payloadTooLarge } from './errors.js';
 /** Largest request body accepted. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Of a body over the limit, how much is read and discarded so the client can read the 413; past it the connection is closed. */
-export const MAX_DRAINED_BYTES = 8 * 1024 * 1024;
+export const MAX_DRAINED_BYTES = 4 * 1024 * 1024;
 
 const TOO_LARGE = JSON.stringify({
   errors: [payloadTooLarge(`Request bodies are limited to ${MAX_BODY_BYTES} bytes.`, MAX_BODY_BYTES)],

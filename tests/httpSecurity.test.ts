@@ -1,5 +1,7 @@
+import { connect as connectTcp } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../src/app.js';
+import { MAX_DRAINED_BYTES } from '../src/bodyLimit.js';
 import { signUp, type TestUser } from './helpers/client.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -107,6 +109,45 @@ describe('HTTP protections', () => {
       body: JSON.stringify({ query: SIGN_UP, variables: { input: { username: 'fits', password: 'y'.repeat(20) } } }),
     });
     expect(((await signedUp.json()) as any).data.signUp.token).toEqual(expect.any(String));
+  });
+
+  it('reads no more than MAX_DRAINED_BYTES of an oversized body: answers 413 and closes the connection before it ends', async () => {
+    const declared = 16 * MAX_DRAINED_BYTES;
+    for (const framing of [`Content-Length: ${declared}`, 'Transfer-Encoding: chunked']) {
+      const socket = connectTcp(Number(new URL(server.url).port), '127.0.0.1');
+      const received: Buffer[] = [];
+      let ended = false;
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('end', () => (ended = true));
+      socket.on('error', () => undefined); // a reset once the server stopped reading
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.write(`POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`);
+      const piece = Buffer.alloc(64 * 1024, 'x');
+      const chunked = framing.startsWith('Transfer');
+      let sent = 0;
+      // Sends the body until the server hangs up, never finishing it.
+      while (!ended && !socket.destroyed && sent < declared) {
+        const written = socket.write(
+          chunked
+            ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])
+            : piece,
+        );
+        sent += piece.length;
+        if (!written) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+      }
+      await closed;
+      const answer = Buffer.concat(received).toString();
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer).toContain('"code":"PAYLOAD_TOO_LARGE"');
+      expect(sent).toBeLessThan(declared);
+    }
+    // Still serving.
+    const me = await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}` },
+      body: body('{ me { id } }'),
+    });
+    expect(((await me.json()) as any).data.me.id).toBe(user.id);
   });
 
   it('runs one operation per request: batching is off', async () => {

@@ -115,6 +115,7 @@ async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[
   const refused = new Set<number>();
   if (fresh.length > 0) {
     await transaction(dataSource, async (manager) => {
+      refused.clear(); // the transaction may be run again after a deadlock
       const lastPosition = await claimEventPosition(manager, fresh.length);
       // Read after the lock: a leave that committed before it is seen, and none can commit until this does.
       const members = await currentMembers(

@@ -292,11 +292,12 @@ export function attachWebSocketServer(
       };
       return args;
     },
-    onNext({ extra }, _id, _payload, _args, result) {
-      // The socket is closing: end the subscription now (graphql-ws returns
-      // its stream, which stops a replay) rather than when its close completes,
-      // which waits for every frame queued before it.
-      if (extra.socket.readyState !== extra.socket.OPEN) throw new SocketClosingError();
+    onNext({ extra, subscriptions }, id, _payload, _args, result) {
+      // The socket is closing: end a stream now (graphql-ws returns it when
+      // this throws inside its loop, which stops a replay) rather than when
+      // the close completes, which waits for every frame queued before it.
+      // A single result (null here) has nothing to stop.
+      if (extra.socket.readyState !== extra.socket.OPEN && subscriptions[id]) throw new SocketClosingError();
       // E.g. a variable of the wrong type in a mutation sent over the socket.
       tagErrorCodes(result.errors);
       if (extra.socket.bufferedAmount > MAX_BUFFERED_BYTES) {

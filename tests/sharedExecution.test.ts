@@ -13,6 +13,7 @@ import {
   isNonNullType,
   isObjectType,
 } from 'graphql';
+import { decodeGlobalID } from '@pothos/plugin-relay';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
@@ -426,5 +427,74 @@ describe('viewer-dependent fields through the shared execution, on the real sche
         return (event) => event.presence.user.id === dan.id && event.presence.online === true;
       },
     );
+  });
+});
+
+describe('authorized fields under a shared execution', () => {
+  let server: TestServer;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    server = await startServer('mysql');
+  });
+  afterAll(async () => {
+    await Promise.allSettled(clients.map((client) => client.dispose()));
+    await server?.stop();
+  });
+
+  // Message.conversation and Conversation.members check membership themselves;
+  // for a delivered event the stream's own check answers them, so the web
+  // client's selection still costs no query per subscriber and is shared.
+  it('a message event with its conversation and members costs the same queries for 2 subscribers as for 20', async () => {
+    const query = `subscription ($c: ID!) { messageEvents(conversationId: $c) {
+      kind message { id body conversation { id title members { id } } } } }`;
+    const owner = await signUp(server.graphqlUrl, uniqueName('owner'));
+    const members = await seedUsers(server, 20);
+    const group = await createGroup(
+      server.graphqlUrl,
+      owner,
+      members.map((id) => ({ id }) as TestUser),
+    );
+    const tokens = await Promise.all(
+      members.map((id) => server.app.services.tokens.issue(Number(decodeGlobalID(id).id))),
+    );
+
+    /** Queries run from one send until `subscribers` of them got its event. */
+    async function queriesForOneSend(subscribers: Collector[], body: string): Promise<number> {
+      let probes = 0;
+      // graphql-ws does not say when a subscription is live: probe until every stream got an event.
+      for (;;) {
+        const probe = `probe ${body} ${++probes}`;
+        await send(server.graphqlUrl, owner, group, probe);
+        const live = await eventually(
+          () => subscribers.every((s) => s.events.some((e) => e.messageEvents.message.body === probe)),
+          500,
+        );
+        if (live) break;
+        if (probes === 50) throw new Error('subscriptions never became live');
+      }
+      server.resetQueries();
+      await send(server.graphqlUrl, owner, group, body);
+      const arrived = await eventually(() =>
+        subscribers.every((s) => s.events.some((e) => e.messageEvents.message.body === body)),
+      );
+      expect(arrived).toBe(true);
+      for (const subscriber of subscribers) {
+        expect(subscriber.errors).toEqual([]);
+        const event = subscriber.events.find((e) => e.messageEvents.message.body === body);
+        expect(event.messageEvents.message.conversation.members).toHaveLength(21);
+      }
+      return server.queries.length;
+    }
+
+    const subscribeAs = (token: string) => {
+      const client = connect(server.graphqlUrl, token);
+      clients.push(client);
+      return subscribeOverSocket(client, query, { c: group });
+    };
+    const few = tokens.slice(0, 2).map(subscribeAs);
+    const forFew = await queriesForOneSend(few, 'to two');
+    const all = [...few, ...tokens.slice(2).map(subscribeAs)];
+    const forAll = await queriesForOneSend(all, 'to twenty');
+    expect(forAll).toBe(forFew);
   });
 });

@@ -49,12 +49,15 @@ export function createLoaders(
       byId(await manager.findBy(Message, { id: In([...ids]) }), ids),
     ),
 
-    /** The viewer's membership of each conversation, or null: the authorization check. */
-    membership: new DataLoader<number, Membership | null>(async (conversationIds) => {
-      if (viewer === null) return conversationIds.map(() => null);
-      const rows = await manager.findBy(Membership, { userId: viewer.id, conversationId: In([...conversationIds]) });
-      const found = new Map(rows.map((row) => [row.conversationId, row]));
-      return conversationIds.map((id) => found.get(id) ?? null);
+    /** Whether the viewer is a member of each conversation now: the authorization check. */
+    isMember: new DataLoader<number, boolean>(async (conversationIds) => {
+      if (viewer === null) return conversationIds.map(() => false);
+      const rows = await manager.find(Membership, {
+        select: { conversationId: true },
+        where: { userId: viewer.id, conversationId: In([...conversationIds]) },
+      });
+      const found = new Set(rows.map((row) => row.conversationId));
+      return conversationIds.map((id) => found.has(id));
     }),
 
     /**

@@ -32,8 +32,7 @@ export async function requireMembership(context: Context, conversationGlobalId: 
 /** requireMembership for callers that need only the id: one lookup, as a membership implies its conversation. */
 export async function requireMemberConversationId(context: Context, conversationGlobalId: string): Promise<number> {
   const conversationId = decodeId('Conversation', conversationGlobalId);
-  if (conversationId === null || !(await context.loaders.membership.load(conversationId)))
-    throw notFound('Conversation');
+  if (conversationId === null || !(await context.loaders.isMember.load(conversationId))) throw notFound('Conversation');
   return conversationId;
 }
 
@@ -48,16 +47,16 @@ export async function requireMemberConversationId(context: Context, conversation
  * non-null).
  */
 export async function requireMember(context: Context, conversationId: number): Promise<void> {
-  if (!(await context.loaders.membership.load(conversationId))) throw notFound('Conversation');
+  if (!(await context.loaders.isMember.load(conversationId))) throw notFound('Conversation');
 }
 
 /** The conversation, or null when missing or the caller is not a member. */
 export async function findVisibleConversation(context: Context, conversationId: number): Promise<Conversation | null> {
-  const [membership, conversation] = await Promise.all([
-    context.loaders.membership.load(conversationId),
+  const [member, conversation] = await Promise.all([
+    context.loaders.isMember.load(conversationId),
     context.loaders.conversation.load(conversationId),
   ]);
-  return membership ? conversation : null;
+  return member ? conversation : null;
 }
 
 /** Decodes a list of user IDs, without duplicates; NOT_FOUND when any is malformed or unknown. */
@@ -267,7 +266,7 @@ builder.mutationFields((t) => ({
       if (conversation.kind !== 'GROUP') throw forbidden('Only a GROUP can be left.');
       const removed = await removeMember(context.dataSource, conversation.id, context.viewer!.id);
       // A later field of the same operation must see the caller as gone.
-      context.loaders.membership.clear(conversation.id);
+      context.loaders.isMember.clear(conversation.id);
       context.loaders.memberIds.clear(conversation.id);
       if (removed) {
         await context.realtime.memberships.publish({
@@ -294,7 +293,7 @@ builder.mutationFields((t) => ({
         userId: context.viewer!.id,
         messageId: message.id,
       });
-      context.loaders.membership.clear(conversation.id);
+      context.loaders.isMember.clear(conversation.id);
       context.loaders.unreadCount.clear(conversation.id);
       return conversation;
     },

@@ -32,7 +32,7 @@ export async function requireVisibleMessage(context: Context, messageGlobalId: s
 
 export async function findVisibleMessage(context: Context, messageId: number | null): Promise<Message | null> {
   const message = messageId === null ? null : await context.loaders.message.load(messageId);
-  return message && (await context.loaders.membership.load(message.conversationId)) ? message : null;
+  return message && (await context.loaders.isMember.load(message.conversationId)) ? message : null;
 }
 
 /** Sender only; others who can see the message get FORBIDDEN. */

@@ -32,6 +32,13 @@ function primeLoaders(context: Context, event: DeliveredEvent): void {
   loaders.message.prime(event.message.id, event.message);
   loaders.user.prime(event.sender.id, event.sender);
   loaders.conversation.prime(event.conversation.id, event.conversation);
+  // The stream hands a subscriber only events of conversations it checked the
+  // subscriber belongs to (the feed against the membership cache, a replay in
+  // its query), so the fields below that check membership themselves
+  // (Message.conversation, Conversation.members, …) find that answer here:
+  // no query per subscriber per event, and no read of the viewer that would
+  // stop subscribers sharing one execution.
+  loaders.isMember.prime(event.conversationId, true);
   const groups = new Map<string, ReactionGroup>();
   for (const reaction of event.reactions) {
     const group = groups.get(reaction.emoji);

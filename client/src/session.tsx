@@ -352,9 +352,7 @@ export function SessionProvider(props: {
         if (!result.error) return { kind: 'transient', retryAfterMs: null };
         checkAuth(result.error);
         const verdict = classifySendError(result.error);
-        return verdict.retry
-          ? { kind: 'transient', retryAfterMs: verdict.retryAfterMs }
-          : { kind: 'definite', error: describeError(result.error) };
+        return verdict.kind === 'transient' ? verdict : { kind: verdict.kind, error: describeError(result.error) };
       },
       onSent: (_send, message) => dispatch({ type: 'messageEvent', kind: 'CREATED', message, seen: true }),
       onFailed: ({ conversationId, clientMessageId }, error) =>

@@ -1,7 +1,14 @@
 // The outbox: one send at a time per conversation, in the order written,
 // retried with the same clientMessageId until it is stored or definitely refused.
 import { describe, expect, it } from 'vitest';
-import { type Attempt, classifySendError, Outbox, type QueuedSend, retryDelay } from '../../client/src/lib/outbox.js';
+import {
+  type Attempt,
+  classifySendError,
+  MAX_FAULT_TRIES,
+  Outbox,
+  type QueuedSend,
+  retryDelay,
+} from '../../client/src/lib/outbox.js';
 
 type Pending = { send: QueuedSend; settle(attempt: Attempt<string>): void };
 
@@ -84,6 +91,21 @@ describe('the outbox', () => {
     await answer({ kind: 'sent', value: 'm2' });
     expect(tried()).toEqual(['one', 'one', 'one', 'one', 'two']);
     expect(sent).toEqual(['one=m1', 'two=m2']);
+  });
+
+  it('tries a send that meets server faults a few times, then gives it up and goes on', async () => {
+    const { outbox, tried, sent, failed, send, flush, answer } = harness();
+    outbox.enqueue(send('one'));
+    outbox.enqueue(send('two'));
+    await flush();
+    for (let n = 1; n < MAX_FAULT_TRIES; n++) await answer({ kind: 'fault', error: 'Something went wrong' });
+    expect(failed).toEqual([]);
+    await answer({ kind: 'transient', retryAfterMs: null }); // does not count as a fault
+    await answer({ kind: 'fault', error: 'Something went wrong' });
+    expect(failed).toEqual([{ clientMessageId: 'one', error: 'Something went wrong' }]);
+    expect(tried()).toEqual([...Array<string>(MAX_FAULT_TRIES + 1).fill('one'), 'two']);
+    await answer({ kind: 'sent', value: 'm2' });
+    expect(sent).toEqual(['two=m2']);
   });
 
   it('counts a try that throws as transient', async () => {
@@ -170,18 +192,18 @@ describe('classifySendError', () => {
     networkError: extensions ? undefined : new TypeError('Failed to fetch'),
   });
 
-  it('retries network errors, rate limits (after retryAfterMs) and server faults', () => {
-    expect(classifySendError(error())).toEqual({ retry: true, retryAfterMs: null });
+  it('retries network errors and rate limits (after retryAfterMs) for as long as it takes', () => {
+    expect(classifySendError(error())).toEqual({ kind: 'transient', retryAfterMs: null });
     expect(classifySendError(error({ code: 'RATE_LIMITED', retryAfterMs: 1500 }))).toEqual({
-      retry: true,
+      kind: 'transient',
       retryAfterMs: 1500,
     });
-    expect(classifySendError(error({ code: 'INTERNAL_SERVER_ERROR' }))).toEqual({ retry: true, retryAfterMs: null });
   });
 
-  it('gives up on definite refusals', () => {
+  it('takes a masked server error for a fault, and gives up on definite refusals', () => {
+    expect(classifySendError(error({ code: 'INTERNAL_SERVER_ERROR' }))).toEqual({ kind: 'fault' });
     for (const code of ['BAD_USER_INPUT', 'NOT_FOUND', 'FORBIDDEN', 'UNAUTHENTICATED', 'PAYLOAD_TOO_LARGE']) {
-      expect(classifySendError(error({ code }))).toEqual({ retry: false });
+      expect(classifySendError(error({ code }))).toEqual({ kind: 'definite' });
     }
   });
 

@@ -1,12 +1,15 @@
 // The viewer's sends waiting to be stored: one at a time per conversation, in
 // the order they were written, so concurrent requests cannot commit them out of
-// order. A send that may still succeed (network error, rate limit, server
-// fault) is tried again with the same clientMessageId, which the server stores
-// at most once; only a definite refusal gives it up, and the next one goes on.
+// order. A send that may still succeed (network error, rate limit) is tried
+// again with the same clientMessageId, which the server stores at most once,
+// for as long as it takes; a server fault a few times; a definite refusal gives
+// it up at once. A send given up waits for retry() and the next one goes on.
 
 /** Waits between tries when the server gives no retryAfterMs: 0.5 s, 1 s, 2 s, ... up to 10 s. */
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 10_000;
+/** Tries of a send that meets a server fault (masked internal error) before it is given up. */
+export const MAX_FAULT_TRIES = 5;
 
 /** Codes after which the same send can never succeed (see the API contract). */
 const DEFINITE_CODES = new Set([
@@ -22,7 +25,12 @@ export type QueuedSend = { conversationId: string; clientMessageId: string; body
 
 /** What one try came to. */
 export type Attempt<T> =
-  { kind: 'sent'; value: T } | { kind: 'transient'; retryAfterMs: number | null } | { kind: 'definite'; error: string };
+  | { kind: 'sent'; value: T }
+  /** Will succeed once the network or the rate limit allows. */
+  | { kind: 'transient'; retryAfterMs: number | null }
+  /** The server failed: maybe a blip, maybe this message every time. */
+  | { kind: 'fault'; error: string }
+  | { kind: 'definite'; error: string };
 
 /** The parts of a failed request (urql's CombinedError) that decide whether to try again. */
 export type SendError = {
@@ -30,14 +38,19 @@ export type SendError = {
   networkError?: unknown;
 };
 
-/** Whether a failed send is worth trying again, and when (RATE_LIMITED says so). */
-export function classifySendError(error: SendError): { retry: false } | { retry: true; retryAfterMs: number | null } {
+/** Which kind of failed try an error makes, and when to try again (RATE_LIMITED says so). */
+export function classifySendError(
+  error: SendError,
+): { kind: 'transient'; retryAfterMs: number | null } | { kind: 'fault' } | { kind: 'definite' } {
   const extensions = error.graphQLErrors[0]?.extensions;
-  if (!extensions) return { retry: true, retryAfterMs: null }; // network error, closed connection, no answer
+  if (!extensions) return { kind: 'transient', retryAfterMs: null }; // network error, closed connection, no answer
   const code = extensions.code;
-  if (typeof code === 'string' && DEFINITE_CODES.has(code)) return { retry: false };
-  const after = extensions.retryAfterMs;
-  return { retry: true, retryAfterMs: code === 'RATE_LIMITED' && typeof after === 'number' ? after : null };
+  if (code === 'RATE_LIMITED') {
+    const after = extensions.retryAfterMs;
+    return { kind: 'transient', retryAfterMs: typeof after === 'number' ? after : null };
+  }
+  if (typeof code === 'string' && DEFINITE_CODES.has(code)) return { kind: 'definite' };
+  return { kind: 'fault' };
 }
 
 export function retryDelay(failures: number): number {
@@ -131,6 +144,7 @@ export class Outbox<T> {
   private async drain(conversationId: string): Promise<void> {
     const queue = this.queues.get(conversationId)!;
     let failures = 0;
+    let faults = 0;
     while (!this.stopped && queue.length > 0) {
       const send = queue[0]!;
       let attempt: Attempt<T>;
@@ -140,12 +154,14 @@ export class Outbox<T> {
         attempt = { kind: 'transient', retryAfterMs: null };
       }
       if (this.stopped) return;
+      if (attempt.kind === 'fault' && ++faults < MAX_FAULT_TRIES) attempt = { kind: 'transient', retryAfterMs: null };
       if (attempt.kind === 'transient') {
         failures++;
         await this.wait(attempt.retryAfterMs ?? retryDelay(failures));
         continue;
       }
       failures = 0;
+      faults = 0;
       queue.shift();
       if (attempt.kind === 'sent') {
         this.options.onSent(send, attempt.value);

@@ -353,6 +353,42 @@ describe('chat between two people', () => {
     expect((await bodies(bobPage)).filter((text) => text.startsWith('quick '))).toEqual(typed);
   });
 
+  it('sends again after a network error, with the same clientMessageId, so the message shows once and in order', async () => {
+    // The first try never reaches the server; the second is stored but its answer is lost.
+    const tries: string[] = [];
+    const failFirstTries = async (route: Route) => {
+      const body = route.request().postData() ?? '';
+      if (!body.includes('mutation SendMessage') || !body.includes('lost on the way')) return route.continue();
+      tries.push(
+        (JSON.parse(body) as { variables: { input: { clientMessageId: string } } }).variables.input.clientMessageId,
+      );
+      if (tries.length === 1) return route.abort('connectionreset');
+      if (tries.length === 2) {
+        await route.fetch();
+        return route.abort('connectionreset');
+      }
+      return route.continue();
+    };
+    await alicePage.route('**/graphql', failFirstTries);
+    try {
+      await send(alicePage, 'lost on the way');
+      await send(alicePage, 'sent after it');
+      await alicePage.waitForFunction(() => document.querySelectorAll('.message.pending').length === 0, undefined, {
+        timeout: 15_000,
+      });
+    } finally {
+      await alicePage.unroute('**/graphql', failFirstTries);
+    }
+    expect(tries.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(tries).size).toBe(1);
+    const expected = ['lost on the way', 'sent after it'];
+    for (const page of [alicePage, bobPage]) {
+      await messageWith(page, 'sent after it').waitFor({ timeout: DELIVERY_MS });
+      expect((await bodies(page)).filter((text) => expected.includes(text))).toEqual(expected);
+    }
+    expect(await alicePage.locator('.send-failed').count()).toBe(0);
+  });
+
   it('creates a group, which appears live for its members', async () => {
     const carol = uniqueName('carol');
     await signUpByApi(server.graphqlUrl, carol);

@@ -118,11 +118,6 @@ export class Outbox<T> {
     for (const wake of wakeUp) wake();
   }
 
-  /** In order, the sends not yet stored or given up, of one conversation. */
-  waiting(conversationId: string): readonly QueuedSend[] {
-    return this.queues.get(conversationId) ?? [];
-  }
-
   dispose(): void {
     this.stopped = true;
     this.queues.clear();

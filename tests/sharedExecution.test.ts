@@ -444,9 +444,9 @@ describe('authorized fields under a shared execution', () => {
   // Message.conversation and Conversation.members check membership themselves;
   // for a delivered event the stream's own check answers them, so the web
   // client's selection still costs no query per subscriber and is shared.
-  it('a message event with its conversation and members costs the same queries for 2 subscribers as for 20', async () => {
+  it('a message event with its conversation and its members’ presence costs the same queries for 2 subscribers as for 20', async () => {
     const query = `subscription ($c: ID!) { messageEvents(conversationId: $c) {
-      kind message { id body conversation { id title members { id } } } } }`;
+      kind message { id body conversation { id title members { id online } } } } }`;
     const owner = await signUp(server.graphqlUrl, uniqueName('owner'));
     const members = await seedUsers(server, 20);
     const group = await createGroup(

@@ -101,6 +101,8 @@ export const ConversationRef = builder.node(builder.objectRef<Conversation>('Con
           requireMember(context, conversation.id),
           context.loaders.memberIds.load(conversation.id),
         ]);
+        // The caller is a member, so shares this conversation with each: their presence needs no further query.
+        for (const memberId of memberIds) context.loaders.sharesConversation.prime(memberId, true);
         const users = await context.loaders.user.loadMany(memberIds);
         return users.filter((user): user is User => user instanceof User);
       },

@@ -5,52 +5,19 @@
 // table renamed away for a moment, or a row locked, through a connection of
 // the test's own.
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDirect, signUp, type TestUser, uniqueName } from './helpers/client.js';
-import { startServer, TEST_MYSQL_URL, type TestServer } from './helpers/server.js';
-import { type Collector, connect, subscribe, untilLive } from './helpers/ws.js';
+import { startServer, TEST_MYSQL_URL, TEST_REDIS_URL, type TestServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
+import { type Collector, sockets, subscribe, untilLive } from './helpers/ws.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 /** Only fields that read no table: the event must get through while the users table is away. */
 const PRESENCE = 'subscription ($userIds: [ID!]) { presence(userIds: $userIds) { online lastSeenAt } }';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(condition: () => boolean, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  await Promise.allSettled(cleanups.splice(0).map(async (cleanup) => cleanup()));
-});
-
-function socketClient(graphqlUrl: string, token: string): Client {
-  const client = connect(graphqlUrl, token);
-  cleanups.push(() => client.dispose());
-  return client;
-}
-
-/** An authenticated socket, acknowledged (the user is online) when this resolves. */
-async function openSocket(graphqlUrl: string, user: TestUser) {
-  const client = connect(graphqlUrl, user.token, { lazy: false });
-  cleanups.push(() => client.dispose());
-  const closed = new Promise<void>((resolve) => client.on('closed', () => resolve()));
-  await new Promise<void>((resolve) => client.on('connected', () => resolve()));
-  return {
-    async close() {
-      await client.dispose();
-      await closed;
-    },
-  };
-}
+const { socketClient, openSocket, closeAll } = sockets();
+afterEach(closeAll);
 
 const flags = (collector: Collector) => collector.events.map((event) => event.presence.online as boolean);
 const offlineCount = (collector: Collector) => flags(collector).filter((online) => !online).length;
@@ -60,7 +27,7 @@ describe('offline events while the database fails (mysql+redis)', () => {
   let url: string;
   const logLines: string[] = [];
   beforeAll(async () => {
-    server = await startServer('mysql', { env: { REDIS_URL }, logLines });
+    server = await startServer('mysql', { env: { REDIS_URL: TEST_REDIS_URL }, logLines });
     url = server.graphqlUrl;
   });
   afterAll(() => server?.stop());
@@ -91,12 +58,17 @@ describe('offline events while the database fails (mysql+redis)', () => {
 
   const newUser = (tag: string) => signUp(url, uniqueName(tag));
 
-  it('a last socket closing is published offline though lastSeenAt cannot be written', async () => {
+  /** bob online with a socket of his own, alice watching; how often she had seen him go offline until then. */
+  async function bobOnlineWatchedByAlice() {
     const [alice, bob] = await Promise.all([newUser('alice'), newUser('bob')]);
     const stream = await watch(alice, bob);
     const socket = await openSocket(url, bob);
     await eventually(() => flags(stream).at(-1) === true, 'bob online');
-    const offlineBefore = offlineCount(stream);
+    return { bob, stream, socket, offlineBefore: offlineCount(stream) };
+  }
+
+  it('a last socket closing is published offline though lastSeenAt cannot be written', async () => {
+    const { stream, socket, offlineBefore } = await bobOnlineWatchedByAlice();
     const logged = logLines.length;
 
     await withoutUsersTable(async () => {
@@ -110,11 +82,7 @@ describe('offline events while the database fails (mysql+redis)', () => {
   });
 
   it('a lastSeenAt write held up by a row lock does not hold up the offline event', async () => {
-    const [alice, bob] = await Promise.all([newUser('alice'), newUser('bob')]);
-    const stream = await watch(alice, bob);
-    const socket = await openSocket(url, bob);
-    await eventually(() => flags(stream).at(-1) === true, 'bob online');
-    const offlineBefore = offlineCount(stream);
+    const { bob, stream, socket, offlineBefore } = await bobOnlineWatchedByAlice();
 
     const [{ name }] = await server.app.services.dataSource.query('SELECT DATABASE() AS name');
     const locker = await createConnection({ uri: `${TEST_MYSQL_URL}/${name}` });
@@ -138,7 +106,7 @@ describe('offline events while the database fails (mysql+redis)', () => {
 
     // What an instance that died leaves in Redis: bob's and carol's registrations, expired.
     const prefix = server.app.services.config.redisKeyPrefix;
-    const redis = new Redis(REDIS_URL);
+    const redis = new Redis(TEST_REDIS_URL);
     try {
       await withoutUsersTable(async () => {
         const expiredAt = Date.now() - 1_000;

@@ -4,20 +4,13 @@
 // a membership change costs contacts queries only for the subscribers it
 // concerns; and a failed recompute is logged, not fatal.
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import type { Client } from 'graphql-ws';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONTACTS_QUERY_COMMENT } from '../src/realtime/presence.js';
 import { createGroup, data, openDirect, signUp, type TestUser, uniqueName } from './helpers/client.js';
-import {
-  type DatabaseKind,
-  seedUsers,
-  type StartOptions,
-  startServer,
-  TEST_MYSQL_URL,
-  type TestServer,
-} from './helpers/server.js';
-import { type Collector, connect, subscribe, untilLive } from './helpers/ws.js';
+import { SET_UPS, seedUsers, startServer, TEST_MYSQL_URL, type TestServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
+import { type Collector, sockets, subscribe, untilLive } from './helpers/ws.js';
 
 const PRESENCE = `subscription ($userIds: [ID!]) { presence(userIds: $userIds) { online user { id } } }`;
 const USER = 'query ($id: ID!) { user(id: $id) { id online lastSeenAt } }';
@@ -27,47 +20,8 @@ const USERS =
 const ME = '{ me { online lastSeenAt } }';
 const LEAVE = 'mutation ($conversationId: ID!) { leaveConversation(conversationId: $conversationId) }';
 
-type SetUp = { name: string; database: DatabaseKind; options: StartOptions };
-const SET_UPS: SetUp[] = [
-  { name: 'sqlite', database: 'sqlite', options: {} },
-  { name: 'mysql+redis', database: 'mysql', options: { env: { REDIS_URL: 'redis://127.0.0.1:6379' } } },
-];
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `condition` until it holds; fails naming `what` after `timeoutMs`. */
-async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  await Promise.allSettled(cleanups.splice(0).map(async (cleanup) => cleanup()));
-});
-
-function socketClient(graphqlUrl: string, token: string): Client {
-  const client = connect(graphqlUrl, token);
-  cleanups.push(() => client.dispose());
-  return client;
-}
-
-/** An authenticated socket, acknowledged (the user is online) when this resolves; close() waits for it to close. */
-async function openSocket(graphqlUrl: string, user: TestUser) {
-  const client = connect(graphqlUrl, user.token, { lazy: false });
-  cleanups.push(() => client.dispose());
-  const closed = new Promise<void>((resolve) => client.on('closed', () => resolve()));
-  await new Promise<void>((resolve) => client.on('connected', () => resolve()));
-  return {
-    async close() {
-      await client.dispose();
-      await closed;
-    },
-  };
-}
+const { socketClient, openSocket, closeAll } = sockets();
+afterEach(closeAll);
 
 /** The presence events a collector received about `user`, as online flags in order. */
 const onlineFlagsOf = (collector: Collector, user: TestUser): boolean[] =>

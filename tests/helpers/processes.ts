@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { connect as connectTcp, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { dropMysqlDatabase, TEST_MYSQL_URL, UNLIMITED_RATES } from './server.js';
+import { eventually } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -19,14 +20,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `check` until it is true; throws naming `what` after `timeoutMs`. */
-export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+/** How long a process gets to start answering. */
+const STARTUP_TIMEOUT_MS = 30_000;
+
+/** Polls `check` until it is true, an error counting as not yet (a starting server refuses connections). */
+export function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = STARTUP_TIMEOUT_MS): Promise<void> {
+  return eventually(() => check().catch(() => false), what, timeoutMs);
 }
 
 export type RedisServer = {

@@ -16,7 +16,19 @@ import { createLogger } from '../../src/logger.js';
 /** MariaDB on this machine; override with TEST_MYSQL_URL (no database in the path). */
 export const TEST_MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 
+/** The Redis on this machine, shared: each server keeps its keys apart by a prefix of its own. */
+export const TEST_REDIS_URL = 'redis://127.0.0.1:6379';
+
 export type DatabaseKind = 'mysql' | 'sqlite';
+
+/** A deployment to run a test against: the database, and Redis or not. */
+export type SetUp = { name: string; database: DatabaseKind; options: StartOptions };
+
+/** The embedded set-up (SQLite, in-process pub/sub) and MySQL with Redis fan-out, for `describe.each`. */
+export const SET_UPS: SetUp[] = [
+  { name: 'sqlite', database: 'sqlite', options: {} },
+  { name: 'mysql+redis', database: 'mysql', options: { env: { REDIS_URL: TEST_REDIS_URL } } },
+];
 
 /** Rate limits out of the way; the tests of the limits themselves pass their own. */
 export const UNLIMITED_RATES: Record<string, string> = Object.fromEntries(

@@ -1,7 +1,9 @@
-// WebSocket helpers: a real graphql-ws client (on `ws`), subscriptions that
-// collect what arrives, and a raw socket for protocol-level tests.
+// WebSocket helpers: a real graphql-ws client (on `ws`), the sockets of a test
+// closed after it, subscriptions that collect what arrives, and a raw socket
+// for protocol-level tests.
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { withTimeout } from './wait.js';
 
 export function wsUrl(graphqlUrl: string): string {
   return graphqlUrl.replace(/^http/, 'ws');
@@ -16,6 +18,50 @@ export function connect(graphqlUrl: string, token: string | null, options: { laz
     lazy: options.lazy ?? true,
     retryAttempts: 0,
   });
+}
+
+/** How long a socket may take to be acknowledged, or to close. */
+const SOCKET_TIMEOUT_MS = 10_000;
+
+export type OpenSocket = {
+  /** Disposes the client and resolves once its socket has closed. */
+  close(): Promise<void>;
+};
+
+/**
+ * The sockets a test file opens, each disposed by closeAll() whatever the
+ * test did: wire it to `afterEach(() => sockets.closeAll())`.
+ */
+export function sockets() {
+  const clients: Client[] = [];
+  return {
+    /** A lazy graphql-ws client. */
+    socketClient(graphqlUrl: string, token: string | null): Client {
+      const client = connect(graphqlUrl, token);
+      clients.push(client);
+      return client;
+    },
+    /** An authenticated socket, acknowledged (the user is online) when this resolves. */
+    async openSocket(graphqlUrl: string, user: { token: string }): Promise<OpenSocket> {
+      const client = connect(graphqlUrl, user.token, { lazy: false });
+      clients.push(client);
+      const closed = new Promise<void>((resolve) => client.on('closed', () => resolve()));
+      await withTimeout(
+        new Promise<void>((resolve) => client.on('connected', () => resolve())),
+        SOCKET_TIMEOUT_MS,
+        'ConnectionAck',
+      );
+      return {
+        async close() {
+          await client.dispose();
+          await withTimeout(closed, SOCKET_TIMEOUT_MS, 'the socket to close');
+        },
+      };
+    },
+    async closeAll(): Promise<void> {
+      await Promise.allSettled(clients.splice(0).map((client) => client.dispose()));
+    },
+  };
 }
 
 export type Collector<T = any> = {

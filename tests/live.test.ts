@@ -4,15 +4,15 @@
 // codes and limits, SSE, and a slow consumer. The behaviours run on the
 // embedded set-up (SQLite, in-process pub/sub) and on MySQL with Redis fan-out;
 // protocol-level cases run on SQLite only.
-import type { Client } from 'graphql-ws';
 import { createClient } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { parseEventCursor } from '../src/schema/eventCursor.js';
 import { createGroup, data, gql, openDirect, send, signUp, type TestUser, uniqueName } from './helpers/client.js';
-import { type DatabaseKind, type StartOptions, startServer, type TestServer } from './helpers/server.js';
-import { type Collector, connect, rawSocket, subscribe, untilLive, wsUrl } from './helpers/ws.js';
+import { SET_UPS, startServer, type TestServer } from './helpers/server.js';
+import { eventually, sleep, withTimeout } from './helpers/wait.js';
+import { type Collector, rawSocket, sockets, subscribe, untilLive, wsUrl } from './helpers/ws.js';
 
 const JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
@@ -64,53 +64,12 @@ type MessageEventView = {
 // ---------------------------------------------------------------------------
 // Small helpers
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `condition` until it holds; fails naming `what` after `timeoutMs`. */
-async function eventually(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** Everything a test opens is closed after it, whatever happened. */
+const { socketClient, openSocket, closeAll } = sockets();
+/** Whatever else a test opens (raw sockets, servers, streams), closed after it like its sockets. */
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
-  await Promise.allSettled(cleanups.splice(0).map(async (cleanup) => cleanup()));
+  await Promise.allSettled([closeAll(), ...cleanups.splice(0).map(async (cleanup) => cleanup())]);
 });
-
-/** A lazy graphql-ws client disposed after the test. */
-function socketClient(graphqlUrl: string, token: string | null): Client {
-  const client = connect(graphqlUrl, token);
-  cleanups.push(() => client.dispose());
-  return client;
-}
-
-/** An authenticated socket that is open (acknowledged) when this resolves. */
-async function openSocket(graphqlUrl: string, user: TestUser) {
-  const client = connect(graphqlUrl, user.token, { lazy: false });
-  cleanups.push(() => client.dispose());
-  const closed = new Promise<void>((resolve) => client.on('closed', () => resolve()));
-  await withTimeout(new Promise<void>((resolve) => client.on('connected', () => resolve())), 10_000, 'ConnectionAck');
-  return {
-    async close() {
-      await client.dispose();
-      await withTimeout(closed, 10_000, 'the socket to close');
-    },
-  };
-}
 
 /** The extensions.code of every GraphQL error a subscription received (error frames carry an array). */
 function errorCodes(collector: Collector): unknown[] {
@@ -229,13 +188,6 @@ async function sseSubscription(graphqlUrl: string, token: string, query: string,
 type Users<N extends number, Acc extends TestUser[] = []> = Acc['length'] extends N
   ? Acc
   : Users<N, [...Acc, TestUser]>;
-
-type SetUp = { name: string; database: DatabaseKind; options: StartOptions };
-
-const SET_UPS: SetUp[] = [
-  { name: 'sqlite', database: 'sqlite', options: {} },
-  { name: 'mysql+redis', database: 'mysql', options: { env: { REDIS_URL: 'redis://127.0.0.1:6379' } } },
-];
 
 describe.each(SET_UPS)('live delivery on $name', ({ database, options }) => {
   let server: TestServer;
@@ -462,8 +414,7 @@ describe.each(SET_UPS)('live delivery on $name', ({ database, options }) => {
 
         /** One connection's subscription, resumed from `cursor`; drop() stops processing and disconnects. */
         function session(after: string) {
-          const client = connect(url, bob.token);
-          cleanups.push(() => client.dispose());
+          const client = socketClient(url, bob.token);
           let socket: WebSocket | undefined;
           client.on('opened', (opened) => (socket = opened as WebSocket));
           let active = true;

@@ -21,6 +21,7 @@ import {
   uniqueName,
 } from './helpers/client.js';
 import { type DatabaseKind, seedUsers, startServer, type TestServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
 import { connect, subscribe } from './helpers/ws.js';
 
 const OPEN_DIRECT = 'mutation ($userId: ID!) { openDirectConversation(userId: $userId) { id } }';
@@ -64,15 +65,6 @@ const byNumber = (a: number, b: number) => a - b;
 /** Lets the server's pending callbacks run (it shares this process): no clock involved. */
 async function settle(turns = 20): Promise<void> {
   for (let turn = 0; turn < turns; turn++) await new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Polls `condition` (a database read) until it holds; fails the test after `attempts`. */
-async function until(condition: () => Promise<boolean>, what: string, attempts = 1_000): Promise<void> {
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`never saw ${what}`);
 }
 
 describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database) => {
@@ -433,10 +425,10 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database)
    */
   async function untilWaiting(count: number, checked: RegExp): Promise<void> {
     if (database === 'mysql') {
-      await until(async () => (await lockWaits()) >= count, `${count} writes waiting for the lock`);
+      await eventually(async () => (await lockWaits()) >= count, `${count} writes waiting for the lock`);
       return;
     }
-    await until(async () => server.queries.filter((sql) => checked.test(sql)).length >= count, `${count} checks`);
+    await eventually(async () => server.queries.filter((sql) => checked.test(sql)).length >= count, `${count} checks`);
     await settle();
   }
 
@@ -466,13 +458,19 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database)
         await untilWaiting(database === 'mysql' ? 1 : sends.length, /FROM "memberships"/);
 
         // The moment the leave is visible, bob's messages there must be final.
-        atLeave = until(async () => !(await isMember()), 'the leave').then(bobsMessages);
+        atLeave = eventually(async () => !(await isMember()), 'the leave').then(bobsMessages);
         server.resetQueries();
         leave = gql(url, 'mutation ($id: ID!) { leaveConversation(conversationId: $id) }', { id: groupId }, bob!.token);
         if (database === 'mysql') {
-          await Promise.race([atLeave, until(async () => (await lockWaits()) >= 2, 'the leave waiting for the lock')]);
+          await Promise.race([
+            atLeave,
+            eventually(async () => (await lockWaits()) >= 2, 'the leave waiting for the lock'),
+          ]);
         } else {
-          await until(async () => server.queries.some((sql) => /FROM "conversations"/.test(sql)), "the leave's check");
+          await eventually(
+            async () => server.queries.some((sql) => /FROM "conversations"/.test(sql)),
+            "the leave's check",
+          );
           await settle();
         }
       } finally {

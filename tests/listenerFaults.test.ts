@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
@@ -19,10 +18,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { channelOf, type Topic, type Topics } from '../src/realtime/topics.js';
 import { createGroup, data, signUp, type TestUser, uniqueName } from './helpers/client.js';
 import { type Instance, startInstance } from './helpers/processes.js';
-import { dropMysqlDatabase, TEST_MYSQL_URL } from './helpers/server.js';
-import { type Collector, connect, subscribe, untilLive } from './helpers/ws.js';
+import { dropMysqlDatabase, TEST_MYSQL_URL, TEST_REDIS_URL } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
+import { type Collector, sockets, subscribe, untilLive } from './helpers/ws.js';
 
-const TEST_REDIS_URL = 'redis://127.0.0.1:6379';
 const TYPING = `subscription ($conversationId: ID!) {
   typing(conversationId: $conversationId) { conversationId typing user { id } }
 }`;
@@ -40,17 +39,7 @@ type TypingEvent = { typing: { conversationId: string; typing: boolean; user: { 
 /** Rounds of the ordering test: each could go wrong by chance before per-subscriber ordering. */
 const ROUNDS = 10;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const numericId = (globalId: string) => Number(decodeGlobalID(globalId).id);
-
-/** Polls `check` until it holds; fails naming `what` after `timeoutMs`. */
-async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** A server process with a database of its own, and a way to take its memberships table away and back. */
 type SetUp = {
@@ -125,11 +114,8 @@ async function startSqliteSetUp(): Promise<SetUp> {
   };
 }
 
-/** Every client a test opens, disposed after it whatever happened. */
-const openClients: Client[] = [];
-afterEach(async () => {
-  await Promise.allSettled(openClients.splice(0).map((client) => client.dispose()));
-});
+const { socketClient, closeAll } = sockets();
+afterEach(closeAll);
 
 describe.each([
   { name: 'mysql+redis', start: startMysqlSetUp },
@@ -152,11 +138,7 @@ describe.each([
     Promise.all(Array.from({ length: count }, () => signUp(url, uniqueName('fault'))));
   const setTyping = (user: TestUser, conversationId: string, typing: boolean) =>
     data(url, SET_TYPING, { id: conversationId, typing }, user.token);
-  const socketOf = (user: TestUser) => {
-    const client = connect(url, user.token);
-    openClients.push(client);
-    return client;
-  };
+  const socketOf = (user: TestUser) => socketClient(url, user.token);
 
   /** Waits until the instance either logged `line` or exited; the test then says which. */
   const loggedOrExited = (line: string, what: string) =>

@@ -7,7 +7,7 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroup, data, signUp, type TestUser, uniqueName } from './helpers/client.js';
-import { type DatabaseKind, type StartOptions, seedUsers, startServer, type TestServer } from './helpers/server.js';
+import { SET_UPS, seedUsers, startServer, type TestServer } from './helpers/server.js';
 import { type Collector, connect, subscribe } from './helpers/ws.js';
 
 const SUBSCRIBERS = 40;
@@ -20,11 +20,6 @@ type ConversationEvent = { kind: 'JOINED' | 'UPDATED' | 'LEFT'; conversationId: 
 /** The statement Memberships.membersOf runs: every member of a set of conversations, by conversation alone. */
 const MEMBERS_LOAD =
   /FROM [`"]memberships[`"] [`"]Membership[`"] WHERE \(\([`"]Membership[`"]\.[`"]conversationId[`"] IN \(/;
-
-const SET_UPS: { name: string; database: DatabaseKind; options: StartOptions }[] = [
-  { name: 'sqlite', database: 'sqlite', options: {} },
-  { name: 'mysql+redis', database: 'mysql', options: { env: { REDIS_URL: 'redis://127.0.0.1:6379' } } },
-];
 
 describe.each(SET_UPS)('membership cache on $name', ({ database, options }) => {
   let server: TestServer;

@@ -22,6 +22,7 @@ import { useSharedSubscriptionExecution } from '../src/realtime/sharedExecution.
 import { schema as appSchema } from '../src/schema/index.js';
 import { createGroup, data, send, signUp, type TestUser, uniqueName } from './helpers/client.js';
 import { seedUsers, startServer, type TestServer } from './helpers/server.js';
+import { holdsWithin } from './helpers/wait.js';
 import { type Collector, connect, subscribe as subscribeOverSocket } from './helpers/ws.js';
 
 type Tick = { n: number; likedBy: number[] };
@@ -163,15 +164,8 @@ describe('shared subscription execution', () => {
   });
 });
 
-/** Polls `check` until it holds or `timeoutMs` pass; whether it held. */
-async function eventually(check: () => boolean, timeoutMs = 15_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
-}
+/** How long an event sent to live subscriptions may take to reach them all. */
+const ARRIVAL_TIMEOUT_MS = 15_000;
 
 /** How deep below a subscription's payload the generated selections reach. */
 const SELECTION_DEPTH = 4;
@@ -293,12 +287,15 @@ describe('viewer-dependent fields through the shared execution, on the real sche
     // graphql-ws does not say when a subscription is live (see untilLive in helpers/ws.ts).
     for (let attempt = 1; ; attempt++) {
       await probe();
-      const live = await eventually(() => streams.every((stream) => stream.events.length > 0 || stream.done), 300);
+      const live = await holdsWithin(() => streams.every((stream) => stream.events.length > 0 || stream.done), 300);
       if (live) break;
       if (attempt === 50) throw new Error('subscriptions never became live');
     }
     const isFinal = await final();
-    const arrived = await eventually(() => streams.every((stream) => stream.events.some(isFinal) || stream.done));
+    const arrived = await holdsWithin(
+      () => streams.every((stream) => stream.events.some(isFinal) || stream.done),
+      ARRIVAL_TIMEOUT_MS,
+    );
     expect(arrived).toBe(true);
     const mismatches: unknown[] = [];
     const ownResults = viewers.map(
@@ -465,7 +462,7 @@ describe('authorized fields under a shared execution', () => {
       for (;;) {
         const probe = `probe ${body} ${++probes}`;
         await send(server.graphqlUrl, owner, group, probe);
-        const live = await eventually(
+        const live = await holdsWithin(
           () => subscribers.every((s) => s.events.some((e) => e.messageEvents.message.body === probe)),
           500,
         );
@@ -474,8 +471,9 @@ describe('authorized fields under a shared execution', () => {
       }
       server.resetQueries();
       await send(server.graphqlUrl, owner, group, body);
-      const arrived = await eventually(() =>
-        subscribers.every((s) => s.events.some((e) => e.messageEvents.message.body === body)),
+      const arrived = await holdsWithin(
+        () => subscribers.every((s) => s.events.some((e) => e.messageEvents.message.body === body)),
+        ARRIVAL_TIMEOUT_MS,
       );
       expect(arrived).toBe(true);
       for (const subscriber of subscribers) {

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MEMBERSHIP_CACHE_TTL_MS } from '../src/realtime/membership.js';
 import { createGroup, data, gql, openDirect, send, signUp, type TestUser, uniqueName } from './helpers/client.js';
 import { type Cluster, type Instance, startCluster } from './helpers/processes.js';
+import { eventually, sleep } from './helpers/wait.js';
 import { type Collector, connect, subscribe, untilLive, wsUrl } from './helpers/ws.js';
 
 const MESSAGE_EVENTS = `subscription ($conversationId: ID, $after: String) {
@@ -48,17 +49,6 @@ type MessageEvent = {
 };
 type TypingEvent = { conversationId: string; typing: boolean; user: { id: string } };
 type PresenceEvent = { online: boolean; lastSeenAt: string | null; user: { id: string } };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` until it holds; fails naming `what` after `timeoutMs`. */
-async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Every client a test opens, disposed after it whatever happened. */
 const openClients: Client[] = [];

@@ -13,6 +13,7 @@ import {
   openDirect,
   send,
   signUp,
+  type TestUser,
   uniqueName,
 } from './helpers/client.js';
 import { type DatabaseKind, startServer, type TestServer } from './helpers/server.js';
@@ -52,6 +53,10 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('authorization on %s', (databas
     return { alice: alice!, bob: bob!, carol: carol!, title, groupId, bobsMessage, before, after, secrets };
   }
 
+  /** A send with the clientMessageId bob used in the group (k1): the issue's retry, answered in full. */
+  const sendWithBobsKey = (bob: TestUser, conversationId: string, body: string) =>
+    gql(url, SEND, { input: { conversationId, body, clientMessageId: 'k1' } }, bob.token);
+
   /** Nothing of the group appears anywhere in the response: not its title, members' words or secrets. */
   function expectNothingOf(response: GraphQLResponse, group: { title: string; secrets: string[] }) {
     const text = JSON.stringify(response);
@@ -65,12 +70,7 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('authorization on %s', (databas
     const { bob, carol } = group;
     const directId = await openDirect(url, bob, carol);
 
-    const response = await gql(
-      url,
-      SEND,
-      { input: { conversationId: directId, body: 'x', clientMessageId: 'k1' } },
-      bob.token,
-    );
+    const response = await sendWithBobsKey(bob, directId, 'x');
     expect(response.errors).toBeUndefined();
     const message = response.data.sendMessage;
     expect(message.id).not.toBe(group.bobsMessage.id);
@@ -230,12 +230,7 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('authorization on %s', (databas
     await client.dispose();
 
     // The retry path of the issue, with every field of the conversation selected.
-    const retry = await gql(
-      url,
-      SEND,
-      { input: { conversationId: directId, body: 'x', clientMessageId: 'k1' } },
-      bob.token,
-    );
+    const retry = await sendWithBobsKey(bob, directId, 'x');
     expect(retry.errors).toBeUndefined();
     expect(retry.data.sendMessage.conversation.id).toBe(directId);
     expectNothingOf(retry, group);

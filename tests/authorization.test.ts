@@ -3,7 +3,12 @@
 // anything posted there (issue #10: an idempotent retry in another
 // conversation handed back the group and everything said in it after the
 // sender had left).
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { execute, GraphQLObjectType, GraphQLSchema, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createContext } from '../src/context.js';
+import { Conversation, Message } from '../src/db/entities/index.js';
+import { schema as appSchema } from '../src/schema/index.js';
 import {
   createGroup,
   data,
@@ -257,5 +262,56 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('authorization on %s', (databas
     expect(response.errors![0]!.path).toEqual(['markRead']);
     expect(response.data).toBeNull();
     expectNothingOf(response, { title, secrets: [secret] });
+  });
+
+  /**
+   * The second defence on its own. No path of the API hands a non-member a
+   * message or conversation now, so a schema around the API's own types stands
+   * in for one that would (as the idempotent retry did): a root field
+   * returning the group's objects unchecked. Every field below must still
+   * refuse them to bob, and show them to a member.
+   */
+  it('a message or conversation reached unchecked shows nothing to a caller who left', async () => {
+    const group = await bobLeftTheGroup();
+    const { dataSource } = server.app.services;
+    const conversation = await dataSource.manager.findOneByOrFail(Conversation, {
+      id: Number(decodeGlobalID(group.groupId).id),
+    });
+    const message = await dataSource.manager.findOneByOrFail(Message, {
+      id: Number(decodeGlobalID(group.after[0]!.id).id),
+    });
+    const unchecked = new GraphQLSchema({
+      query: new GraphQLObjectType({
+        name: 'Query',
+        fields: {
+          message: { type: appSchema.getType('Message') as GraphQLObjectType, resolve: () => message },
+          conversation: { type: appSchema.getType('Conversation') as GraphQLObjectType, resolve: () => conversation },
+        },
+      }),
+    });
+    const document = parse(`{
+      message { id body createdAt sender { username } reactions { emoji } }
+      viaMessage: message { conversation { ${CONVERSATION_DATA} } }
+      conversation { ${CONVERSATION_DATA} }
+    }`);
+    const as = async (user: TestUser) =>
+      (await execute({
+        schema: unchecked,
+        document,
+        contextValue: await createContext(server.app.services, user.token, '127.0.0.1'),
+      })) as GraphQLResponse;
+
+    const bobs = await as(group.bob);
+    // Each alone: a field that errors nulls its parent, which would hide what a sibling showed.
+    expect(bobs.data).toEqual({ message: null, viaMessage: null, conversation: null });
+    expect(new Set(bobs.errors!.map((error) => error.extensions?.code))).toEqual(new Set(['NOT_FOUND']));
+    expectNothingOf(bobs, group);
+
+    // The same objects to a member: the check is what hid them.
+    const alices = await as(group.alice);
+    expect(alices.errors).toBeUndefined();
+    expect(alices.data!.message.body).toBe(group.secrets[0]);
+    expect(alices.data!.viaMessage.conversation.title).toBe(group.title);
+    expect(alices.data!.conversation.title).toBe(group.title);
   });
 });

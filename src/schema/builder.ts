@@ -2,18 +2,22 @@
 // per domain next to this file.
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError, Kind } from 'graphql';
 import type { Context } from '../context.js';
-import { badUserInput, unauthenticated } from '../errors.js';
+import { badUserInput, notFound, unauthenticated } from '../errors.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
-  AuthScopes: { authenticated: boolean };
+  AuthScopes: {
+    authenticated: boolean;
+    /** The caller is a member of this conversation (by id) now. */
+    conversationMember: number;
+  };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string | number };
@@ -22,9 +26,13 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, RelayPlugin, ValidationPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
-    authScopes: (context) => ({ authenticated: context.viewer !== null }),
-    // The only scope is "authenticated", so a failed check always means no valid token.
-    unauthorizedError: () => unauthenticated(),
+    authScopes: (context) => ({
+      authenticated: context.viewer !== null,
+      conversationMember: (conversationId) => context.loaders.isMember.load(conversationId),
+    }),
+    // A conversation the caller may not see is NOT_FOUND, as one that does not exist, so membership reveals nothing.
+    unauthorizedError: (_parent, _context, _info, result) =>
+      failedScopes(result.failure).includes('conversationMember') ? notFound('Conversation') : unauthenticated(),
     // Checked when a subscription starts, not only when its events resolve: `subscribe`
     // may then rely on a viewer, over SSE as over an authenticated WebSocket (issue #10).
     authorizeOnSubscribe: true,
@@ -53,6 +61,15 @@ builder.scalarType('DateTime', {
   parseValue: (value) => parseDateTime(value),
   parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : null),
 });
+
+/** The scopes a failed check names. */
+function failedScopes(failure: AuthFailure): string[] {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return [failure.scope];
+  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) {
+    return failure.failures.flatMap(failedScopes);
+  }
+  return [];
+}
 
 function parseDateTime(value: unknown): Date {
   const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);

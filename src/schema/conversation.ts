@@ -36,20 +36,6 @@ export async function requireMemberConversationId(context: Context, conversation
   return conversationId;
 }
 
-/**
- * NOT_FOUND unless the caller is a member of the conversation now. Every field
- * that reads a conversation's data calls it itself, whatever its parent
- * checked: a parent reached by another path (an idempotent retry once
- * returned a message of a conversation the sender had left, issue #10) must
- * not open the conversation. NOT_FOUND rather than null or an empty value,
- * because the contract answers NOT_FOUND for a conversation the caller may not
- * see, and keeps every field's type (members, messages, unreadCount are
- * non-null).
- */
-export async function requireMember(context: Context, conversationId: number): Promise<void> {
-  if (!(await context.loaders.isMember.load(conversationId))) throw notFound('Conversation');
-}
-
 /** The conversation, or null when missing or the caller is not a member. */
 export async function findVisibleConversation(context: Context, conversationId: number): Promise<Conversation | null> {
   const [member, conversation] = await Promise.all([
@@ -78,51 +64,27 @@ export const ConversationKindEnum = builder.enumType('ConversationKind', {
 export const ConversationRef = builder.node(builder.objectRef<Conversation>('Conversation'), {
   id: { resolve: (conversation) => conversation.id },
   isTypeOf: (value) => value instanceof Conversation,
+  // Every field, whatever path reached the conversation: a parent reached by
+  // another way (an idempotent retry once returned a message of a conversation
+  // the sender had left, issue #10) must not open it. NOT_FOUND otherwise.
+  authScopes: (conversation) => ({ conversationMember: conversation.id }),
   fields: (t) => ({
-    kind: t.field({
-      type: ConversationKindEnum,
-      resolve: async (conversation, _args, context) => {
-        await requireMember(context, conversation.id);
-        return conversation.kind;
-      },
-    }),
-    title: t.string({
-      nullable: true,
-      description: 'Null for DIRECT conversations.',
-      resolve: async (conversation, _args, context) => {
-        await requireMember(context, conversation.id);
-        return conversation.title;
-      },
-    }),
+    kind: t.field({ type: ConversationKindEnum, resolve: (conversation) => conversation.kind }),
+    title: t.exposeString('title', { nullable: true, description: 'Null for DIRECT conversations.' }),
     members: t.field({
       type: [UserRef],
       resolve: async (conversation, _args, context) => {
-        const [, memberIds] = await Promise.all([
-          requireMember(context, conversation.id),
-          context.loaders.memberIds.load(conversation.id),
-        ]);
+        const memberIds = await context.loaders.memberIds.load(conversation.id);
         // The caller is a member, so shares this conversation with each: their presence needs no further query.
         for (const memberId of memberIds) context.loaders.sharesConversation.prime(memberId, true);
         const users = await context.loaders.user.loadMany(memberIds);
         return users.filter((user): user is User => user instanceof User);
       },
     }),
-    createdAt: t.field({
-      type: 'DateTime',
-      resolve: async (conversation, _args, context) => {
-        await requireMember(context, conversation.id);
-        return conversation.createdAt;
-      },
-    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
     unreadCount: t.int({
       description: "Messages from others after the caller's read marker, deleted ones excluded.",
-      resolve: async (conversation, _args, context) => {
-        const [, count] = await Promise.all([
-          requireMember(context, conversation.id),
-          context.loaders.unreadCount.load(conversation.id),
-        ]);
-        return count;
-      },
+      resolve: (conversation, _args, context) => context.loaders.unreadCount.load(conversation.id),
     }),
   }),
 });
@@ -171,7 +133,11 @@ builder.queryFields((t) => ({
         afterPosition,
         limit: request.limit + 1,
       });
-      for (const conversation of rows) context.loaders.conversation.prime(conversation.id, conversation);
+      for (const conversation of rows) {
+        context.loaders.conversation.prime(conversation.id, conversation);
+        // The list is read through the caller's memberships: it is the membership check.
+        context.loaders.isMember.prime(conversation.id, true);
+      }
       return {
         ...toConnection(rows, request, conversationCursor, afterPosition !== null),
         eventCursor: eventCursor(position),

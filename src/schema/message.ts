@@ -11,12 +11,7 @@ import {
 import { forbidden, notFound } from '../errors.js';
 import type { Context } from '../context.js';
 import { builder } from './builder.js';
-import {
-  ConversationRef,
-  findVisibleConversation,
-  requireMember,
-  requireMemberConversationId,
-} from './conversation.js';
+import { ConversationRef, requireMemberConversationId } from './conversation.js';
 import { eventCursor } from './eventCursor.js';
 import { decodeId } from './ids.js';
 import { clientMessageId, emoji, messageBody } from './limits.js';
@@ -55,13 +50,14 @@ const ReactionGroupRef = builder
 export const MessageRef = builder.node(builder.objectRef<Message>('Message'), {
   id: { resolve: (message) => message.id },
   isTypeOf: (value) => value instanceof Message,
+  // A message is its conversation's data: every field checks the caller is a member now.
+  authScopes: (message) => ({ conversationMember: message.conversationId }),
   fields: (t) => ({
     conversation: t.field({
       type: ConversationRef,
       description: 'NOT_FOUND once the caller is no longer a member.',
-      // Checked here, not trusted from wherever the message came from (see requireMember).
       resolve: async (message, _args, context) =>
-        (await findVisibleConversation(context, message.conversationId)) ?? Promise.reject(notFound('Conversation')),
+        (await context.loaders.conversation.load(message.conversationId)) ?? Promise.reject(notFound('Conversation')),
     }),
     sender: t.field({
       type: UserRef,
@@ -139,21 +135,14 @@ builder.objectFields(ConversationRef, (t) => ({
   lastMessage: t.field({
     type: MessageRef,
     nullable: true,
-    resolve: async (conversation, _args, context) => {
-      await requireMember(context, conversation.id);
-      return conversation.lastMessageId === null ? null : context.loaders.message.load(conversation.lastMessageId);
-    },
+    resolve: (conversation, _args, context) =>
+      conversation.lastMessageId === null ? null : context.loaders.message.load(conversation.lastMessageId),
   }),
   messages: t.field({
     type: MessageConnection,
     description: 'Oldest first within a page. last/before pages backwards from the newest.',
     args: { first: t.arg.int(), after: t.arg.string(), last: t.arg.int(), before: t.arg.string() },
-    resolve: (conversation, args, context) =>
-      messagePage(
-        context,
-        requireMember(context, conversation.id).then(() => conversation.id),
-        args,
-      ),
+    resolve: (conversation, args, context) => messagePage(context, conversation.id, args),
   }),
 }));
 

@@ -2,5 +2,10 @@
 // the test runner and a compiled build.
 import { InitialSchema1795000000000 } from './1795000000000-InitialSchema.js';
 import { IdempotencyPerConversation1795100000000 } from './1795100000000-IdempotencyPerConversation.js';
+import { GroupsAndSessions1796100000000 } from './1796100000000-GroupsAndSessions.js';
 
-export const migrations = [InitialSchema1795000000000, IdempotencyPerConversation1795100000000];
+export const migrations = [
+  InitialSchema1795000000000,
+  IdempotencyPerConversation1795100000000,
+  GroupsAndSessions1796100000000,
+];

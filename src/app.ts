@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, maskError, useReadinessCheck } from 'graphql-yoga';
-import { bearerToken, createTokenService } from './auth/tokens.js';
+import { Sessions } from './auth/sessions.js';
+import { bearerToken, createTokenSigner } from './auth/tokens.js';
 import { limitRequestBody } from './bodyLimit.js';
 import { clientAddress } from './clientAddress.js';
 import type { Config } from './config.js';
@@ -64,10 +65,18 @@ export function originPolicy(config: Config): OriginPolicy {
 export async function buildApp(config: Config, logger: Logger, databaseOptions: DatabaseOptions = {}): Promise<App> {
   const dataSource = await openDatabase(config, logger, databaseOptions);
   const realtime = await startRealtime(dataSource, { url: config.redisUrl, keyPrefix: config.redisKeyPrefix }, logger);
+  const sessions = new Sessions(
+    dataSource,
+    realtime.bus,
+    createTokenSigner(config.jwtSecret, config.tokenTtlSeconds),
+    logger,
+  );
+  await sessions.start();
   const services: Services = {
     config,
     dataSource,
-    tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
+    tokens: sessions,
+    sessions,
     logger,
     realtime,
     rateLimiter: new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger),

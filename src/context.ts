@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { Sessions } from './auth/sessions.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
@@ -11,6 +12,7 @@ export type Services = {
   config: Config;
   dataSource: DataSource;
   tokens: TokenService;
+  sessions: Sessions;
   logger: Logger;
   realtime: Realtime;
   rateLimiter: RateLimiter;
@@ -22,11 +24,15 @@ export type Viewer = { id: number };
 export type Context = Services & {
   /** Resolvers read `viewer.id` while resolving, never a copy taken earlier: only that read keeps a subscription result from being shared with other viewers (realtime/sharedExecution.ts). */
   viewer: Viewer | null;
+  /** The session of the token the operation came with (auth/sessions.ts); null without a viewer. */
+  sessionId: string | null;
   loaders: Loaders;
   /** The client's address (see clientAddress.ts), for per-IP limits. */
   clientIp: string;
   /** On a WebSocket: disconnects a subscriber that fell too far behind (it resumes from its cursor). */
   disconnectSlowConsumer?: () => void;
+  /** On a WebSocket: the socket goes on under a refreshed token's expiry (refreshToken). */
+  renewSocketExpiry?: (expiresAt: Date) => void;
 };
 
 /**
@@ -37,7 +43,13 @@ export async function createContext(services: Services, token: string | null, cl
   const claims = token ? await services.tokens.verify(token) : null;
   const loaders = newLoaders(services, claims ? { id: claims.userId } : null);
   const user = claims ? await loaders.user.load(claims.userId) : null;
-  return { ...services, viewer: user ? { id: user.id } : null, loaders, clientIp };
+  return {
+    ...services,
+    viewer: user ? { id: user.id } : null,
+    sessionId: user ? claims!.sessionId : null,
+    loaders,
+    clientIp,
+  };
 }
 
 /** The context of one operation on an authenticated WebSocket (the token was checked at ConnectionInit). */
@@ -45,17 +57,27 @@ export function createSocketContext(
   services: Services,
   {
     viewerId,
+    sessionId,
     clientIp,
     disconnectSlowConsumer,
-  }: { viewerId: number; clientIp: string; disconnectSlowConsumer: () => void },
+    renewSocketExpiry,
+  }: {
+    viewerId: number;
+    sessionId: string;
+    clientIp: string;
+    disconnectSlowConsumer: () => void;
+    renewSocketExpiry: (expiresAt: Date) => void;
+  },
 ): Context {
   const viewer = { id: viewerId };
   return {
     ...services,
     viewer,
+    sessionId,
     loaders: lazyLoaders(services, viewer),
     clientIp,
     disconnectSlowConsumer,
+    renewSocketExpiry,
   };
 }
 

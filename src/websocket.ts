@@ -11,6 +11,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { In } from 'typeorm';
 import { LRUCache } from 'lru-cache';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { revokes } from './auth/sessions.js';
 import { bearerToken } from './auth/tokens.js';
 import { clientAddress } from './clientAddress.js';
 import { type Context, releaseLoaders, type Services } from './context.js';
@@ -51,6 +52,8 @@ type Extra = {
   /** Names this socket's subscribe-rate bucket: a number unique in this process. */
   socketId: number;
   viewerId?: number;
+  /** The session of the socket's token, once authenticated: revoking it closes the socket (4403). */
+  sessionId?: string;
   /** Until ConnectionInit arrives, its deadline (4408); then the token's expiry (4403). */
   timer: NodeJS.Timeout;
 };
@@ -99,6 +102,18 @@ function closeOnTokenExpiry(extra: Extra, expiresAtMs: number): void {
   if (msLeft <= 0) return closeSocket(extra.socket, CloseCode.Forbidden, 'Token expired');
   const delay = Math.min(msLeft, MAX_TIMER_DELAY_MS);
   extra.timer = setTimeout(closeOnTokenExpiry, delay, extra, expiresAtMs).unref();
+}
+
+/**
+ * Re-arms the expiry timer for a refreshed token of the same session, made by
+ * a function for the reason given at slowConsumerCloser.
+ */
+function expiryRenewer(extra: Extra): (expiresAt: Date) => void {
+  return (expiresAt) => {
+    if (extra.socket.readyState !== extra.socket.OPEN) return;
+    clearTimeout(extra.timer);
+    closeOnTokenExpiry(extra, expiresAt.getTime());
+  };
 }
 
 function closeSocket(socket: WebSocket, code: number, reason: string): void {
@@ -180,6 +195,14 @@ export function attachWebSocketServer(
   const { realtime, tokens, logger } = services;
   let accepting = true;
 
+  // Each user's authenticated sockets on this instance, so a revoked session's close at once (4403).
+  const socketsByUser = new Map<number, Set<Extra>>();
+  const stopRevocations = services.sessions.listen((revoked) => {
+    for (const extra of socketsByUser.get(revoked.userId) ?? []) {
+      if (revokes(revoked, extra.sessionId!)) closeSocket(extra.socket, CloseCode.Forbidden, 'Session ended');
+    }
+  });
+
   // Sockets authenticating in the same turn of the event loop check that their
   // users still exist in one query (a reconnect storm is thousands at once).
   // Nothing is cached: each check reads the database.
@@ -199,9 +222,11 @@ export function attachWebSocketServer(
     async onConnect(ctx) {
       const { extra } = ctx;
       clearTimeout(extra.timer); // ConnectionInit has arrived
-      const claims = await tokens.verify(tokenOf(ctx.connectionParams) ?? '');
+      let claims;
       let userExists;
       try {
+        // Checks the session too: a revoked token's socket is refused.
+        claims = await tokens.verify(tokenOf(ctx.connectionParams) ?? '');
         userExists = claims !== null && (await existingUsers.load(claims.userId));
       } catch (error) {
         // The database is down: close with 4500 and a masked reason, not 4403,
@@ -216,6 +241,9 @@ export function attachWebSocketServer(
       delete (ctx as { connectionParams?: unknown }).connectionParams;
       // From here onClose sees the viewer and undoes the presence registration below, whenever it closes.
       extra.viewerId = claims.userId;
+      extra.sessionId = claims.sessionId;
+      const userSockets = socketsByUser.get(claims.userId) ?? new Set<Extra>();
+      socketsByUser.set(claims.userId, userSockets.add(extra));
       // The socket lives no longer than its token: the client reconnects with a fresh one.
       closeOnTokenExpiry(extra, claims.expiresAt.getTime());
       await realtime.presence.connected(claims.userId);
@@ -224,6 +252,9 @@ export function attachWebSocketServer(
     async onClose({ extra }) {
       clearTimeout(extra.timer);
       if (!extra.viewerId) return;
+      const userSockets = socketsByUser.get(extra.viewerId);
+      userSockets?.delete(extra);
+      if (userSockets?.size === 0) socketsByUser.delete(extra.viewerId);
       await realtime.presence.disconnected(extra.viewerId);
     },
     async onSubscribe(ctx, _id, payload) {
@@ -252,8 +283,10 @@ export function attachWebSocketServer(
         params: payload,
         webSocket: {
           viewerId: extra.viewerId,
+          sessionId: extra.sessionId,
           clientIp: extra.clientIp,
           disconnectSlowConsumer: slowConsumerCloser(extra.socket),
+          renewSocketExpiry: expiryRenewer(extra),
         },
       });
       // Parse and validation errors, including the operation limits, which
@@ -398,6 +431,7 @@ export function attachWebSocketServer(
   return {
     async close() {
       accepting = false;
+      stopRevocations();
       clearInterval(keepAlive);
       for (const client of wss.clients) closeSocket(client, CLOSE_GOING_AWAY, 'Server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));

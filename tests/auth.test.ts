@@ -91,7 +91,7 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('auth on %s', (database) => {
     const user = await signUp(server.graphqlUrl);
     const claims = JSON.parse(Buffer.from(user.token.split('.')[1]!, 'base64url').toString());
     const expiresAt = Math.floor(Date.now() / 1000) + 2;
-    const shortLived = await new SignJWT({})
+    const shortLived = await new SignJWT({ sid: claims.sid })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(claims.sub)
       .setIssuer(claims.iss)

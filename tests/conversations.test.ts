@@ -278,15 +278,25 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
       expect(justRight.data.createGroupConversation.members).toHaveLength(1000);
     });
 
-    it('lets any member add members, and adding someone twice changes nothing', async () => {
+    it('lets the OWNER and ADMINs add members (FORBIDDEN to a MEMBER), and adding someone twice changes nothing', async () => {
       const [alice, bob, carol, dave] = await newUsers(4, 'add');
       const groupId = await createGroup(url, alice!, [bob!]);
 
-      const added = await gql(url, ADD_MEMBERS, { conversationId: groupId, userIds: [carol!.id] }, bob!.token);
+      const byMember = await gql(url, ADD_MEMBERS, { conversationId: groupId, userIds: [carol!.id] }, bob!.token);
+      expect(errorCode(byMember)).toBe('FORBIDDEN');
+      expect(await conversationIds(carol!)).toEqual([]);
+
+      const added = await gql(url, ADD_MEMBERS, { conversationId: groupId, userIds: [carol!.id] }, alice!.token);
       expect(added.errors).toBeUndefined();
       expect(sortedIds(added.data.addMembers.members)).toEqual(sortedIds([alice!, bob!, carol!]));
       expect(await conversationIds(carol!)).toEqual([groupId]);
 
+      await data(
+        url,
+        'mutation ($c: ID!, $u: ID!) { setMemberRole(conversationId: $c, userId: $u, role: ADMIN) { id } }',
+        { c: groupId, u: carol!.id },
+        alice!.token,
+      );
       const again = await gql(
         url,
         ADD_MEMBERS,
@@ -471,6 +481,25 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
         setTyping: ['mutation ($id: ID!) { setTyping(conversationId: $id, typing: true) }', { id: conversationId }],
         addReaction: [ADD_REACTION, { messageId, emoji: '👍' }],
         removeReaction: [REMOVE_REACTION, { messageId, emoji: '👍' }],
+        renameConversation: [
+          'mutation ($c: ID!) { renameConversation(conversationId: $c, title: "x") { id } }',
+          { c: conversationId },
+        ],
+        removeMember: [
+          'mutation ($c: ID!, $u: ID!) { removeMember(conversationId: $c, userId: $u) { id } }',
+          { c: conversationId, u: insider.id },
+        ],
+        setMemberRole: [
+          'mutation ($c: ID!, $u: ID!) { setMemberRole(conversationId: $c, userId: $u, role: ADMIN) { id } }',
+          { c: conversationId, u: insider.id },
+        ],
+        updateProfile: ['mutation { updateProfile(displayName: "x") { id } }', {}],
+        changePassword: ['mutation { changePassword(currentPassword: "a", newPassword: "abcdefghij") { token } }', {}],
+        logOut: ['mutation { logOut }', {}],
+        logOutEverywhere: ['mutation { logOutEverywhere }', {}],
+        refreshToken: ['mutation { refreshToken { token } }', {}],
+        blockUser: ['mutation ($u: ID!) { blockUser(userId: $u) { id } }', { u: insider.id }],
+        unblockUser: ['mutation ($u: ID!) { unblockUser(userId: $u) { id } }', { u: insider.id }],
       };
       // Whatever the server offers, including fields added later, must be covered here.
       const schema = buildSchema(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));

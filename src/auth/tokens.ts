@@ -5,18 +5,28 @@ import { LRUCache } from 'lru-cache';
 const ALGORITHM = 'HS256';
 const ISSUER = 'chat-api';
 
-export type TokenClaims = { userId: number; expiresAt: Date };
+/** `sessionId`: the server-side session the token belongs to (auth/sessions.ts), revocable. */
+export type TokenClaims = { userId: number; sessionId: string; expiresAt: Date };
 
+/** Signs and checks tokens; knows nothing of revocation (see auth/sessions.ts). */
+export type TokenSigner = {
+  sign(userId: number, sessionId: string): Promise<string>;
+  /** The claims of a validly signed, unexpired token, or null. */
+  verify(token: string): Promise<TokenClaims | null>;
+};
+
+/** What the app uses: tokens of live sessions only. */
 export type TokenService = {
+  /** A token of a new session of the user. */
   issue(userId: number): Promise<string>;
-  /** The claims of a valid, unexpired token, or null. */
+  /** The claims of a valid, unexpired token whose session is not revoked, or null. */
   verify(token: string): Promise<TokenClaims | null>;
 };
 
 /** Tokens whose signature was checked already, and their claims: a client sends the same token with every request. */
 const VERIFIED_TOKENS_KEPT = 10_000;
 
-export function createTokenService(secret: string, lifetimeSeconds: number): TokenService {
+export function createTokenSigner(secret: string, lifetimeSeconds: number): TokenSigner {
   // Imported once: jose would import raw key bytes again on every sign and verify.
   const key = crypto.subtle.importKey(
     'raw',
@@ -27,8 +37,8 @@ export function createTokenService(secret: string, lifetimeSeconds: number): Tok
   );
   const verified = new LRUCache<string, TokenClaims>({ max: VERIFIED_TOKENS_KEPT });
   return {
-    issue: async (userId) =>
-      new SignJWT({})
+    sign: async (userId, sessionId) =>
+      new SignJWT({ sid: sessionId })
         .setProtectedHeader({ alg: ALGORITHM })
         .setSubject(String(userId))
         .setIssuer(ISSUER)
@@ -42,7 +52,9 @@ export function createTokenService(secret: string, lifetimeSeconds: number): Tok
         const { payload } = await jwtVerify(token, await key, { algorithms: [ALGORITHM], issuer: ISSUER });
         const userId = Number(payload.sub);
         if (!Number.isSafeInteger(userId) || userId <= 0 || payload.exp === undefined) return null;
-        const claims = { userId, expiresAt: new Date(payload.exp * 1000) };
+        // A token without a session could never be revoked: refused.
+        if (typeof payload.sid !== 'string' || payload.sid === '') return null;
+        const claims = { userId, sessionId: payload.sid, expiresAt: new Date(payload.exp * 1000) };
         verified.set(token, claims);
         return claims;
       } catch {

@@ -26,15 +26,29 @@ async function insertConversation(
     lastMessageId: null,
   });
   await manager.insert(Conversation, conversation);
-  await insertMemberships(manager, conversation.id, memberIds, now);
+  // A group's creator (listed first) owns it; a DIRECT conversation has no roles to change.
+  const ownerId = fields.kind === 'GROUP' ? memberIds[0] : undefined;
+  await insertMemberships(manager, conversation.id, memberIds, now, ownerId);
   return conversation;
 }
 
-async function insertMemberships(manager: EntityManager, conversationId: number, userIds: number[], joinedAt: Date) {
+async function insertMemberships(
+  manager: EntityManager,
+  conversationId: number,
+  userIds: number[],
+  joinedAt: Date,
+  ownerId?: number,
+) {
   if (userIds.length === 0) return;
   await manager.insert(
     Membership,
-    userIds.map((userId) => ({ conversationId, userId, joinedAt, lastReadMessageId: null })),
+    userIds.map((userId) => ({
+      conversationId,
+      userId,
+      joinedAt,
+      lastReadMessageId: null,
+      role: userId === ownerId ? ('OWNER' as const) : ('MEMBER' as const),
+    })),
   );
 }
 
@@ -61,6 +75,7 @@ export async function openDirectConversation(
   }
 }
 
+/** A GROUP owned by `memberIds[0]`, its creator. */
 export function createGroupConversation(
   dataSource: DataSource,
   title: string,
@@ -94,7 +109,8 @@ export function addMembers(
 }
 
 /**
- * Removes the membership; false when the user was not a member. Holds the
+ * Removes the membership; false when the user was not a member. An owner's
+ * leaving passes ownership on (passOwnership), in the same transaction. Holds the
  * event-log lock, as every send's write does (db/messages.ts checks the
  * sender's membership under it): a racing send commits wholly before the leave
  * or finds the sender gone, so once this returns no message of the leaver can
@@ -103,9 +119,23 @@ export function addMembers(
 export function removeMember(dataSource: DataSource, conversationId: number, userId: number): Promise<boolean> {
   return transaction(dataSource, async (manager) => {
     await claimEventPosition(manager, 0); // claims nothing: only the lock
-    const result = await manager.delete(Membership, { conversationId, userId });
-    return (result.affected ?? 0) > 0;
+    const leaving = await manager.findOneBy(Membership, { conversationId, userId });
+    if (!leaving) return false;
+    await manager.delete(Membership, { conversationId, userId });
+    if (leaving.role === 'OWNER') await passOwnership(manager, conversationId);
+    return true;
   });
+}
+
+/** The owner left: the longest-standing admin becomes owner, else the longest-standing member. */
+async function passOwnership(manager: EntityManager, conversationId: number): Promise<void> {
+  const successor =
+    (await manager.findOne(Membership, {
+      where: { conversationId, role: 'ADMIN' },
+      order: { joinedAt: 'ASC', userId: 'ASC' },
+    })) ??
+    (await manager.findOne(Membership, { where: { conversationId }, order: { joinedAt: 'ASC', userId: 'ASC' } }));
+  if (successor) await manager.update(Membership, { conversationId, userId: successor.userId }, { role: 'OWNER' });
 }
 
 /** The user's conversations, most recent activity first, after the keyset `afterPosition`. */
@@ -130,18 +160,25 @@ export function listConversations(
 }
 
 /**
- * Moves the read marker forward to `messageId`. The comparison is in the UPDATE
- * itself, so concurrent calls can never move it backwards.
+ * Moves the read marker forward to `messageId`; true when it moved. The
+ * comparison is in the UPDATE itself, so concurrent calls can never move it backwards.
  */
 export async function advanceReadMarker(
   dataSource: DataSource,
   { conversationId, userId, messageId }: { conversationId: number; userId: number; messageId: number },
-): Promise<void> {
-  await dataSource.manager
+): Promise<boolean> {
+  const result = await dataSource.manager
     .createQueryBuilder()
     .update(Membership)
     .set({ lastReadMessageId: messageId })
     .where('conversationId = :conversationId AND userId = :userId', { conversationId, userId })
     .andWhere('(lastReadMessageId IS NULL OR lastReadMessageId < :messageId)', { messageId })
     .execute();
+  return (result.affected ?? 0) > 0;
+}
+
+/** The ids of every conversation the user is a member of. */
+export async function listConversationIdsOf(dataSource: DataSource, userId: number): Promise<number[]> {
+  const rows = await dataSource.manager.find(Membership, { select: { conversationId: true }, where: { userId } });
+  return rows.map((row) => row.conversationId);
 }

@@ -3,7 +3,7 @@
 // senders and reactions costs the same few queries as a page of one.
 import DataLoader from 'dataloader';
 import { type DataSource, In } from 'typeorm';
-import { Conversation, Membership, Message, Reaction, User } from './entities/index.js';
+import { Block, Conversation, Membership, Message, Reaction, User } from './entities/index.js';
 
 export type ReactionGroup = { emoji: string; count: number; reactedByMe: boolean };
 
@@ -90,6 +90,32 @@ export function createLoaders(
       });
       const groups = groupBy(rows, (row) => row.conversationId);
       return conversationIds.map((id) => (groups.get(id) ?? []).map((row) => row.userId));
+    }),
+
+    /** Every membership of each conversation (roles, read markers), longest-standing first. */
+    memberships: new DataLoader<number, Membership[]>(async (conversationIds) => {
+      const rows = await manager.find(Membership, {
+        where: { conversationId: In([...conversationIds]) },
+        order: { joinedAt: 'ASC', userId: 'ASC' },
+      });
+      const groups = groupBy(rows, (row) => row.conversationId);
+      return conversationIds.map((id) => groups.get(id) ?? []);
+    }),
+
+    /** Whether the viewer has blocked each user. */
+    blockedByViewer: new DataLoader<number, boolean>(async (userIds) => {
+      if (viewer === null) return userIds.map(() => false);
+      const rows = await manager.findBy(Block, { blockerId: viewer.id, blockedId: In([...userIds]) });
+      const blocked = new Set(rows.map((row) => row.blockedId));
+      return userIds.map((id) => blocked.has(id));
+    }),
+
+    /** Whether each user has blocked the viewer (who then sees them offline). */
+    blocksViewer: new DataLoader<number, boolean>(async (userIds) => {
+      if (viewer === null) return userIds.map(() => false);
+      const rows = await manager.findBy(Block, { blockedId: viewer.id, blockerId: In([...userIds]) });
+      const blockers = new Set(rows.map((row) => row.blockerId));
+      return userIds.map((id) => blockers.has(id));
     }),
 
     reactionGroups: new DataLoader<number, ReactionGroup[]>(async (messageIds) => {

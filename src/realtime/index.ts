@@ -7,6 +7,8 @@ import { MessageFeed } from './messageFeed.js';
 import { Presence } from './presence.js';
 import { type Bus, createBus } from './pubsub.js';
 import { Typing } from './typing.js';
+import { Broadcast } from './broadcast.js';
+import { ReadMarkers } from './readMarkers.js';
 
 export type Realtime = {
   bus: Bus;
@@ -14,6 +16,9 @@ export type Realtime = {
   feed: MessageFeed;
   typing: Typing;
   presence: Presence;
+  readMarkers: ReadMarkers;
+  /** Blocks and unblocks, for presence streams to apply at once. */
+  blocks: Broadcast<'blocks'>;
   stop(): Promise<void>;
 };
 
@@ -27,8 +32,19 @@ export async function startRealtime(
   const feed = new MessageFeed(dataSource, bus, memberships, logger);
   const typing = new Typing(bus, logger);
   const presence = new Presence(dataSource, bus, logger);
-  await Promise.all([memberships.start(), feed.start(), typing.start(), presence.start()]);
+  const readMarkers = new ReadMarkers(bus, logger);
+  const blocks = new Broadcast(bus, 'blocks', logger);
+  await Promise.all([
+    memberships.start(),
+    feed.start(),
+    typing.start(),
+    presence.start(),
+    readMarkers.start(),
+    blocks.start(),
+  ]);
   return {
+    readMarkers,
+    blocks,
     bus,
     memberships,
     feed,

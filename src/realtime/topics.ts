@@ -8,7 +8,18 @@ export type MembershipPayload = {
   conversationId: number;
   joined: number[];
   left: number[];
+  /** Of `left`, those an admin removed (they get REMOVED rather than LEFT). */
+  removed?: number[];
 };
+
+/** Sessions of a user were revoked: one (`sessionId`), or all but `exceptSessionId`, or all. */
+export type SessionsRevokedPayload = { userId: number; sessionId?: string; exceptSessionId?: string };
+
+/** A member's read marker moved forward. */
+export type ReadMarkerPayload = { conversationId: number; userId: number; messageId: number };
+
+/** `blockerId` blocked (or unblocked) `blockedId`. */
+export type BlockPayload = { blockerId: number; blockedId: number; blocked: boolean };
 
 export type TypingPayload = { conversationId: number; userId: number; typing: boolean };
 
@@ -19,6 +30,9 @@ export type Topics = {
   membership: MembershipPayload;
   typing: TypingPayload;
   presence: PresencePayload;
+  sessionsRevoked: SessionsRevokedPayload;
+  readMarkers: ReadMarkerPayload;
+  blocks: BlockPayload;
 };
 
 export type Topic = keyof Topics;

@@ -9,6 +9,7 @@ import {
 } from '../db/conversations.js';
 import { Conversation, User } from '../db/entities/index.js';
 import { currentEventPosition } from '../db/eventLog.js';
+import { canManage } from '../db/groupAdmin.js';
 import { badUserInput, forbidden, notFound } from '../errors.js';
 import type { Context } from '../context.js';
 import { builder } from './builder.js';
@@ -17,6 +18,7 @@ import { decodeId } from './ids.js';
 import { GROUP_MEMBERS_MAX, groupTitle } from './limits.js';
 import { decodeNumericCursor, encodeCursor, parsePageArgs, toConnection } from './pagination.js';
 import { UserRef } from './user.js';
+import { refuseDirectIfBlocked } from './block.js';
 
 /**
  * The conversation if the caller is a member; otherwise NOT_FOUND, the same
@@ -43,6 +45,13 @@ export async function findVisibleConversation(context: Context, conversationId: 
     context.loaders.conversation.load(conversationId),
   ]);
   return member ? conversation : null;
+}
+
+/** FORBIDDEN unless the caller is the group's OWNER or an ADMIN. */
+async function requireManager(context: Context, conversationId: number): Promise<void> {
+  const memberships = await context.loaders.memberships.load(conversationId);
+  const mine = memberships.find((membership) => membership.userId === context.viewer!.id);
+  if (!canManage(mine?.role)) throw forbidden('Only the OWNER or an ADMIN may add members.');
 }
 
 /** Decodes a list of user IDs, without duplicates; NOT_FOUND when any is malformed or unknown. */
@@ -169,6 +178,7 @@ builder.mutationFields((t) => ({
       const other = otherId === null ? null : await context.loaders.user.load(otherId);
       if (!other) throw notFound('User');
       if (other.id === context.viewer!.id) throw badUserInput('userId', 'A direct conversation needs another user.');
+      await refuseDirectIfBlocked(context, other.id);
       const { conversation, created } = await openDirectConversation(context.dataSource, context.viewer!.id, other.id);
       if (created) {
         await context.realtime.memberships.publish({
@@ -204,12 +214,13 @@ builder.mutationFields((t) => ({
   addMembers: t.field({
     type: ConversationRef,
     authScopes: { authenticated: true },
-    description: 'Any member of a GROUP may add members. FORBIDDEN on DIRECT.',
+    description: 'GROUP; OWNER or ADMIN (FORBIDDEN otherwise, and on DIRECT).',
     args: { conversationId: t.arg.id({ required: true }), userIds: t.arg.idList({ required: true }) },
     resolve: async (_root, args, context) => {
       await context.rateLimiter.consume('membershipChange', context.viewer!.id);
       const conversation = await requireMembership(context, String(args.conversationId));
       if (conversation.kind !== 'GROUP') throw forbidden('Members can only be added to a GROUP.');
+      await requireManager(context, conversation.id);
       const userIds = await requireUsers(context, args.userIds);
       const added = await addMembers(context.dataSource, {
         conversationId: conversation.id,
@@ -256,11 +267,18 @@ builder.mutationFields((t) => ({
       const messageId = decodeId('Message', String(args.messageId));
       const message = messageId === null ? null : await context.loaders.message.load(messageId);
       if (!message || message.conversationId !== conversation.id) throw notFound('Message');
-      await advanceReadMarker(context.dataSource, {
+      const moved = await advanceReadMarker(context.dataSource, {
         conversationId: conversation.id,
         userId: context.viewer!.id,
         messageId: message.id,
       });
+      if (moved) {
+        context.realtime.readMarkers.moved({
+          conversationId: conversation.id,
+          userId: context.viewer!.id,
+          messageId: message.id,
+        });
+      }
       context.loaders.isMember.clear(conversation.id);
       context.loaders.unreadCount.clear(conversation.id);
       return conversation;

@@ -3,7 +3,7 @@ import { streamOf } from '../realtime/eventQueue.js';
 import { builder } from './builder.js';
 import { ConversationRef, findVisibleConversation } from './conversation.js';
 
-type ConversationEventKind = 'JOINED' | 'UPDATED' | 'LEFT';
+type ConversationEventKind = 'JOINED' | 'UPDATED' | 'LEFT' | 'REMOVED';
 type ConversationEvent = { kind: ConversationEventKind; conversationId: number };
 
 const ConversationEventKindEnum = builder.enumType('ConversationEventKind', {
@@ -12,8 +12,11 @@ const ConversationEventKindEnum = builder.enumType('ConversationEventKind', {
       description:
         'The caller became a member: a new DIRECT conversation, a group created with or joined by the caller.',
     },
-    UPDATED: { description: 'Members joined or left, or the title changed.' },
+    UPDATED: {
+      description: "Members joined, left or were removed, a role changed, or the title or a member's display name did.",
+    },
     LEFT: { description: 'The caller left; no further events of this conversation follow.' },
+    REMOVED: { description: 'An admin removed the caller; no further events of this conversation follow.' },
   } as const,
 });
 
@@ -24,9 +27,11 @@ const ConversationEventRef = builder.objectRef<ConversationEvent>('ConversationE
     conversation: t.field({
       type: ConversationRef,
       nullable: true,
-      description: 'Null when kind is LEFT.',
+      description: 'Null when kind is LEFT or REMOVED.',
       resolve: (event, _args, context) =>
-        event.kind === 'LEFT' ? null : findVisibleConversation(context, event.conversationId),
+        event.kind === 'LEFT' || event.kind === 'REMOVED'
+          ? null
+          : findVisibleConversation(context, event.conversationId),
     }),
   }),
 });
@@ -44,7 +49,8 @@ builder.subscriptionField('conversationEvents', (t) =>
         const deliver = memberships.forMember(viewerId, push);
         return memberships.listen((change) => {
           const { conversationId } = change;
-          if (change.left.includes(viewerId)) deliver({ kind: 'LEFT', conversationId });
+          if (change.removed?.includes(viewerId)) deliver({ kind: 'REMOVED', conversationId });
+          else if (change.left.includes(viewerId)) deliver({ kind: 'LEFT', conversationId });
           else if (change.joined.includes(viewerId)) deliver({ kind: 'JOINED', conversationId });
           // Every subscriber checks the same freshly invalidated conversation: they share one load.
           else deliver({ kind: 'UPDATED', conversationId }, conversationId);

@@ -6,6 +6,10 @@ import './message.js';
 import './messageEvent.js';
 import './typing.js';
 import './presence.js';
+import './groupAdmin.js';
+import './readMarker.js';
+import './account.js';
+import './block.js';
 import './node.js';
 
 export const schema = builder.toSchema();

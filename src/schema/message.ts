@@ -17,6 +17,7 @@ import { decodeId } from './ids.js';
 import { clientMessageId, emoji, messageBody } from './limits.js';
 import { decodeNumericCursor, encodeCursor, type PageArgs, parsePageArgs, toConnection } from './pagination.js';
 import { UserRef } from './user.js';
+import { refuseIfBlocked } from './block.js';
 
 /** The message if the caller is a member of its conversation; otherwise NOT_FOUND. */
 export async function requireVisibleMessage(context: Context, messageGlobalId: string): Promise<Message> {
@@ -194,6 +195,7 @@ builder.mutationFields((t) => ({
         context.rateLimiter.consume('sendMessage', context.viewer!.id),
         requireMemberConversationId(context, String(input.conversationId)),
       ]);
+      await refuseIfBlocked(context, conversationId);
       const stored = await storeMessage(context.dataSource, {
         conversationId,
         senderId: context.viewer!.id,
@@ -219,6 +221,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => {
       const message = await requireOwnMessage(context, String(input.messageId));
       if (message.deletedAt) throw notFound('Message');
+      await refuseIfBlocked(context, message.conversationId);
       const edited = await editMessageBody(context.dataSource, message.id, input.body);
       if (!edited) throw notFound('Message');
       await context.realtime.feed.announce(edited.event.position);
@@ -258,6 +261,7 @@ async function react(context: Context, messageGlobalId: string, reaction: string
   await context.rateLimiter.consume('reaction', context.viewer!.id);
   const message = await requireVisibleMessage(context, messageGlobalId);
   if (message.deletedAt) throw notFound('Message');
+  await refuseIfBlocked(context, message.conversationId);
   const change = await setReaction(context.dataSource, {
     messageId: message.id,
     userId: context.viewer!.id,

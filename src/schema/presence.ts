@@ -1,6 +1,7 @@
 import { streamOf } from '../realtime/eventQueue.js';
 import { Contacts } from '../realtime/presence.js';
 import type { PresencePayload } from '../realtime/topics.js';
+import { Block } from '../db/entities/index.js';
 import { notFound } from '../errors.js';
 import { builder } from './builder.js';
 import { decodeId } from './ids.js';
@@ -33,21 +34,34 @@ builder.subscriptionField('presence', (t) =>
       const { presence, memberships } = context.realtime;
       const watched = args.userIds?.map((id) => decodeId('User', String(id)));
       const contacts = await Contacts.of(context.dataSource, memberships, context.logger, viewerId);
+      // Who has blocked the viewer: seen offline, so their changes are not reported (schema/block.ts).
+      const blockers = new Set(
+        (await context.dataSource.manager.findBy(Block, { blockedId: viewerId })).map((block) => block.blockerId),
+      );
       // A user may watch only people they share a conversation with; strangers look nonexistent.
       if (watched?.some((id) => id === null || (id !== viewerId && !contacts.has(id)))) {
         contacts.stop();
         throw notFound('User');
       }
       // Checked at each change, not only at the start: someone who stops sharing a conversation stops being reported.
-      const wanted = watched
+      const shown = watched
         ? (userId: number) => watched.includes(userId) && (userId === viewerId || contacts.has(userId))
         : (userId: number) => contacts.has(userId);
+      const wanted = (userId: number) => shown(userId) && !blockers.has(userId);
       return streamOf<PresencePayload>((push) => {
         const deliver = (event: PresencePayload) => {
           if (wanted(event.userId)) push(event);
         };
         const stopPresence = presence.listen((event) => contacts.inOrder(event, deliver));
+        const stopBlocks = context.realtime.blocks.listen(({ blockerId, blockedId, blocked }) => {
+          if (blockedId !== viewerId) return;
+          if (!blocked) return void blockers.delete(blockerId);
+          // The blocker goes offline for the viewer at once.
+          if (shown(blockerId)) push({ userId: blockerId, online: false, lastSeenAt: null });
+          blockers.add(blockerId);
+        });
         return () => {
+          stopBlocks();
           stopPresence();
           contacts.stop();
         };
@@ -58,6 +72,7 @@ builder.subscriptionField('presence', (t) =>
       // users the viewer may watch, so their presence needs no further check.
       context.loaders.online.prime(event.userId, event.online);
       context.loaders.sharesConversation.prime(event.userId, true);
+      context.loaders.blocksViewer.prime(event.userId, false);
       return event;
     },
   }),

@@ -4,6 +4,7 @@ import type { TypingPayload } from '../realtime/topics.js';
 import { builder } from './builder.js';
 import { requireMemberConversationId } from './conversation.js';
 import { UserRef } from './user.js';
+import { refuseIfBlocked } from './block.js';
 
 const TypingEventRef = builder.objectRef<TypingPayload>('TypingEvent').implement({
   fields: (t) => ({
@@ -24,6 +25,7 @@ builder.mutationField('setTyping', (t) =>
     resolve: async (_root, args, context) => {
       await context.rateLimiter.consume('setTyping', context.viewer!.id);
       const conversationId = await requireMemberConversationId(context, String(args.conversationId));
+      if (args.typing) await refuseIfBlocked(context, conversationId);
       await context.realtime.typing.set(conversationId, context.viewer!.id, args.typing);
       return true;
     },

@@ -21,7 +21,10 @@ export const UserRef = builder.node(builder.objectRef<User>('User'), {
       description:
         'True while the user has at least one authenticated WebSocket on any server\ninstance. Always false for a user who shares no conversation with the caller.',
       resolve: async (user, _args, context) =>
-        (await context.loaders.online.load(user.id)) && context.loaders.sharesConversation.load(user.id),
+        (await context.loaders.online.load(user.id)) &&
+        (await context.loaders.sharesConversation.load(user.id)) &&
+        // Someone who blocked the caller looks offline to them (schema/block.ts).
+        !(await context.loaders.blocksViewer.load(user.id)),
     }),
     lastSeenAt: t.field({
       type: 'DateTime',
@@ -30,6 +33,7 @@ export const UserRef = builder.node(builder.objectRef<User>('User'), {
         "When the user's last connection closed; null while online, if never seen, or\nfor a user who shares no conversation with the caller.",
       resolve: async (user, _args, context) => {
         if (user.lastSeenAt === null || (await context.loaders.online.load(user.id))) return null;
+        if (await context.loaders.blocksViewer.load(user.id)) return null;
         return (await context.loaders.sharesConversation.load(user.id)) ? user.lastSeenAt : null;
       },
     }),
@@ -38,7 +42,7 @@ export const UserRef = builder.node(builder.objectRef<User>('User'), {
 
 const UserConnection = builder.connectionObject({ type: UserRef, name: 'UserConnection' }, { name: 'UserEdge' });
 
-const AuthPayload = builder.objectRef<{ token: string; user: User }>('AuthPayload').implement({
+export const AuthPayload = builder.objectRef<{ token: string; user: User }>('AuthPayload').implement({
   fields: (t) => ({
     token: t.exposeString('token'),
     user: t.field({

@@ -1,10 +1,12 @@
 export { Conversation, type ConversationKind } from './Conversation.js';
 export { EventSequence } from './EventSequence.js';
-export { Membership } from './Membership.js';
+export { Membership, type MemberRole } from './Membership.js';
 export { Message } from './Message.js';
 export { MessageEvent, MESSAGE_EVENT_KINDS, type MessageEventKind } from './MessageEvent.js';
 export { Reaction } from './Reaction.js';
 export { User } from './User.js';
+export { Session } from './Session.js';
+export { Block } from './Block.js';
 
 import { Conversation } from './Conversation.js';
 import { EventSequence } from './EventSequence.js';
@@ -13,5 +15,17 @@ import { Message } from './Message.js';
 import { MessageEvent } from './MessageEvent.js';
 import { Reaction } from './Reaction.js';
 import { User } from './User.js';
+import { Session } from './Session.js';
+import { Block } from './Block.js';
 
-export const entities = [User, Conversation, Membership, Message, Reaction, MessageEvent, EventSequence];
+export const entities = [
+  User,
+  Conversation,
+  Membership,
+  Message,
+  Reaction,
+  MessageEvent,
+  EventSequence,
+  Session,
+  Block,
+];

@@ -1,0 +1,77 @@
+// Blocking a user: the blocked user can no longer send, edit, react or type in
+// the DIRECT conversation with the blocker (FORBIDDEN), cannot open it anew,
+// and sees the blocker offline. Groups are unaffected.
+import type { Context } from '../context.js';
+import { Block } from '../db/entities/index.js';
+import { badUserInput, forbidden, notFound } from '../errors.js';
+import { builder } from './builder.js';
+import { decodeId } from './ids.js';
+import { UserRef } from './user.js';
+
+/** The other member of a DIRECT conversation, read from its key ("smaller:larger"). */
+function otherOfDirect(directKey: string, viewerId: number): number {
+  const [a, b] = directKey.split(':').map(Number);
+  return a === viewerId ? b! : a!;
+}
+
+/** FORBIDDEN when the conversation is DIRECT and its other member has blocked the caller. */
+export async function refuseIfBlocked(context: Context, conversationId: number): Promise<void> {
+  const conversation = await context.loaders.conversation.load(conversationId);
+  if (conversation?.kind !== 'DIRECT' || conversation.directKey === null) return;
+  const otherId = otherOfDirect(conversation.directKey, context.viewer!.id);
+  if (await context.loaders.blocksViewer.load(otherId)) {
+    throw forbidden('This user does not accept your messages.');
+  }
+}
+
+/** FORBIDDEN when `userId` has blocked the caller: no DIRECT conversation with them opens. */
+export async function refuseDirectIfBlocked(context: Context, userId: number): Promise<void> {
+  if (await context.loaders.blocksViewer.load(userId)) throw forbidden('This user does not accept your messages.');
+}
+
+builder.objectField(UserRef, 'blockedByMe', (t) =>
+  t.boolean({
+    description: 'True when the caller has blocked this user.',
+    resolve: (user, _args, context) => (context.viewer ? context.loaders.blockedByViewer.load(user.id) : false),
+  }),
+);
+
+async function setBlocked(context: Context, userGlobalId: string, blocked: boolean) {
+  const viewerId = context.viewer!.id;
+  const userId = decodeId('User', userGlobalId);
+  const user = userId === null ? null : await context.loaders.user.load(userId);
+  if (!user) throw notFound('User');
+  if (user.id === viewerId) throw badUserInput('userId', 'You cannot block yourself.');
+  const manager = context.dataSource.manager;
+  if (blocked) {
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(Block)
+      .values({ blockerId: viewerId, blockedId: user.id, createdAt: new Date() })
+      .orIgnore()
+      .execute();
+  } else {
+    await manager.delete(Block, { blockerId: viewerId, blockedId: user.id });
+  }
+  await context.realtime.blocks.publish({ blockerId: viewerId, blockedId: user.id, blocked });
+  context.loaders.blockedByViewer.clear(user.id);
+  return user;
+}
+
+builder.mutationFields((t) => ({
+  blockUser: t.field({
+    type: UserRef,
+    authScopes: { authenticated: true },
+    description:
+      "The blocked user can no longer send in the DIRECT conversation with the caller (FORBIDDEN), nor see the caller's presence.",
+    args: { userId: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => setBlocked(context, String(args.userId), true),
+  }),
+  unblockUser: t.field({
+    type: UserRef,
+    authScopes: { authenticated: true },
+    args: { userId: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => setBlocked(context, String(args.userId), false),
+  }),
+}));

@@ -9,6 +9,7 @@ import { type Bus, createBus } from './pubsub.js';
 import { Typing } from './typing.js';
 import { Broadcast } from './broadcast.js';
 import { ReadMarkers } from './readMarkers.js';
+import { Blockers } from './blockers.js';
 
 export type Realtime = {
   bus: Bus;
@@ -19,6 +20,7 @@ export type Realtime = {
   readMarkers: ReadMarkers;
   /** Blocks and unblocks, for presence streams to apply at once. */
   blocks: Broadcast<'blocks'>;
+  blockers: Blockers;
   stop(): Promise<void>;
 };
 
@@ -34,6 +36,7 @@ export async function startRealtime(
   const presence = new Presence(dataSource, bus, logger);
   const readMarkers = new ReadMarkers(bus, logger);
   const blocks = new Broadcast(bus, 'blocks', logger);
+  const blockers = new Blockers(dataSource, blocks);
   await Promise.all([
     memberships.start(),
     feed.start(),
@@ -41,10 +44,12 @@ export async function startRealtime(
     presence.start(),
     readMarkers.start(),
     blocks.start(),
+    blockers.start(),
   ]);
   return {
     readMarkers,
     blocks,
+    blockers,
     bus,
     memberships,
     feed,

@@ -17,16 +17,19 @@ function otherOfDirect(directKey: string, viewerId: number): number {
 /** FORBIDDEN when the conversation is DIRECT and its other member has blocked the caller. */
 export async function refuseIfBlocked(context: Context, conversationId: number): Promise<void> {
   const conversation = await context.loaders.conversation.load(conversationId);
+  // Read before a write that changes the row (a send moves lastMessageId): later fields read it afresh.
+  context.loaders.conversation.clear(conversationId);
   if (conversation?.kind !== 'DIRECT' || conversation.directKey === null) return;
   const otherId = otherOfDirect(conversation.directKey, context.viewer!.id);
-  if (await context.loaders.blocksViewer.load(otherId)) {
+  if (context.realtime.blockers.mayHaveBlocked(otherId) && (await context.loaders.blocksViewer.load(otherId))) {
     throw forbidden('This user does not accept your messages.');
   }
 }
 
 /** FORBIDDEN when `userId` has blocked the caller: no DIRECT conversation with them opens. */
 export async function refuseDirectIfBlocked(context: Context, userId: number): Promise<void> {
-  if (await context.loaders.blocksViewer.load(userId)) throw forbidden('This user does not accept your messages.');
+  if (context.realtime.blockers.mayHaveBlocked(userId) && (await context.loaders.blocksViewer.load(userId)))
+    throw forbidden('This user does not accept your messages.');
 }
 
 builder.objectField(UserRef, 'blockedByMe', (t) =>
@@ -44,6 +47,7 @@ async function setBlocked(context: Context, userGlobalId: string, blocked: boole
   if (user.id === viewerId) throw badUserInput('userId', 'You cannot block yourself.');
   const manager = context.dataSource.manager;
   if (blocked) {
+    context.realtime.blockers.add(viewerId);
     await manager
       .createQueryBuilder()
       .insert()

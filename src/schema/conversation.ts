@@ -7,7 +7,7 @@ import {
   openDirectConversation,
   removeMember,
 } from '../db/conversations.js';
-import { Conversation, User } from '../db/entities/index.js';
+import { Conversation, Membership, User } from '../db/entities/index.js';
 import { currentEventPosition } from '../db/eventLog.js';
 import { canManage } from '../db/groupAdmin.js';
 import { badUserInput, forbidden, notFound } from '../errors.js';
@@ -49,8 +49,7 @@ export async function findVisibleConversation(context: Context, conversationId: 
 
 /** FORBIDDEN unless the caller is the group's OWNER or an ADMIN. */
 async function requireManager(context: Context, conversationId: number): Promise<void> {
-  const memberships = await context.loaders.memberships.load(conversationId);
-  const mine = memberships.find((membership) => membership.userId === context.viewer!.id);
+  const mine = await context.dataSource.manager.findOneBy(Membership, { conversationId, userId: context.viewer!.id });
   if (!canManage(mine?.role)) throw forbidden('Only the OWNER or an ADMIN may add members.');
 }
 

@@ -2,10 +2,16 @@ import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { User } from '../db/entities/index.js';
 import { findUserByUsername, insertUser, searchUsers } from '../db/users.js';
 import { conflict, unauthenticated } from '../errors.js';
+import type { Context } from '../context.js';
 import { builder } from './builder.js';
 import { decodeId } from './ids.js';
 import { displayName, password, userSearch, username } from './limits.js';
 import { decodeNumericCursor, encodeCursor, parsePageArgs, toConnection } from './pagination.js';
+
+/** Whether the user blocked the caller; asked only of users who blocked anyone, so others' presence stays shared. */
+async function blocksViewer(context: Context, userId: number): Promise<boolean> {
+  return context.realtime.blockers.mayHaveBlocked(userId) && context.loaders.blocksViewer.load(userId);
+}
 
 export const UserRef = builder.node(builder.objectRef<User>('User'), {
   id: { resolve: (user) => user.id },
@@ -24,7 +30,7 @@ export const UserRef = builder.node(builder.objectRef<User>('User'), {
         (await context.loaders.online.load(user.id)) &&
         (await context.loaders.sharesConversation.load(user.id)) &&
         // Someone who blocked the caller looks offline to them (schema/block.ts).
-        !(await context.loaders.blocksViewer.load(user.id)),
+        !(await blocksViewer(context, user.id)),
     }),
     lastSeenAt: t.field({
       type: 'DateTime',
@@ -33,7 +39,7 @@ export const UserRef = builder.node(builder.objectRef<User>('User'), {
         "When the user's last connection closed; null while online, if never seen, or\nfor a user who shares no conversation with the caller.",
       resolve: async (user, _args, context) => {
         if (user.lastSeenAt === null || (await context.loaders.online.load(user.id))) return null;
-        if (await context.loaders.blocksViewer.load(user.id)) return null;
+        if (await blocksViewer(context, user.id)) return null;
         return (await context.loaders.sharesConversation.load(user.id)) ? user.lastSeenAt : null;
       },
     }),

@@ -42,8 +42,17 @@ export const ConversationFields = graphql(`
     title
     createdAt
     unreadCount
+    myRole
     members {
       ...UserFields
+    }
+    memberships {
+      role
+      joinedAt
+      lastReadMessageId
+      user {
+        id
+      }
     }
     lastMessage {
       ...MessageFields

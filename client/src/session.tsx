@@ -4,6 +4,9 @@
 //   conversationList.ts   the list, conversation events, the live message feed
 //   timeline.ts           one conversation's history, sends, edits, reactions, read marker
 //   presenceAndTyping.ts  who is online, who is typing, the viewer's typing
+//   readMarkers.ts        the other members' read markers ("Seen", "Seen by N")
+//   groupAdmin.ts         rename, add, remove, roles, leave; block and unblock
+//   account.ts            profile, password, logging out here or everywhere
 import type { Client } from '@urql/core';
 import { createContext, type ReactNode, useContext, useMemo, useReducer, useRef } from 'react';
 import type { Api } from './lib/api.js';
@@ -15,15 +18,22 @@ import { type ConversationListActions, useConversationList } from './session/con
 import { type PresenceActions, usePresence } from './session/presenceAndTyping.js';
 import { type ConnectionState, useSessionToken } from './session/sessionToken.js';
 import { type TimelineActions, useTimeline } from './session/timeline.js';
+import { type AccountActions, useAccount } from './session/account.js';
+import { type GroupAdminActions, useGroupAdmin } from './session/groupAdmin.js';
+import { followReadMarkers } from './session/readMarkers.js';
 
 export type Session = {
   viewer: User;
   state: ChatState;
   connection: ConnectionState;
   loadError: string | null;
+  /** Follows the conversation's read markers until the returned stop is called. */
+  followReadMarkers(conversationId: string): () => void;
 } & TimelineActions &
   ConversationListActions &
-  PresenceActions;
+  PresenceActions &
+  GroupAdminActions &
+  AccountActions;
 
 const SessionContext = createContext<Session | null>(null);
 
@@ -60,10 +70,27 @@ export function SessionProvider(props: {
     refreshConversation: list.refreshConversation,
   });
   const presence = usePresence(client, dispatch);
+  const groupAdmin = useGroupAdmin(client, dispatch, checkAuth);
+  const account = useAccount(client, checkAuth);
+  const readMarkers = useMemo(
+    () => ({ followReadMarkers: (conversationId: string) => followReadMarkers(client, dispatch, conversationId) }),
+    [client],
+  );
 
   const session = useMemo<Session>(
-    () => ({ viewer, state, connection, loadError: list.loadError, ...timeline, ...list.actions, ...presence }),
-    [viewer, state, connection, list.loadError, timeline, list.actions, presence],
+    () => ({
+      viewer,
+      state,
+      connection,
+      loadError: list.loadError,
+      ...timeline,
+      ...list.actions,
+      ...presence,
+      ...groupAdmin,
+      ...account,
+      ...readMarkers,
+    }),
+    [viewer, state, connection, list.loadError, timeline, list.actions, presence, groupAdmin, account, readMarkers],
   );
 
   return <SessionContext.Provider value={session}>{props.children}</SessionContext.Provider>;

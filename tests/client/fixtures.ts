@@ -33,6 +33,8 @@ export function conversation(overrides: Partial<Conversation> = {}): Conversatio
     title: null,
     createdAt: '2026-11-28T08:00:00.000Z',
     unreadCount: 0,
+    myRole: 'MEMBER',
+    memberships: [],
     members: [
       { id: ME, username: 'me', displayName: 'Me', online: true, lastSeenAt: null },
       { id: OTHER, username: 'other', displayName: 'Other', online: false, lastSeenAt: null },

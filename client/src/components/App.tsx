@@ -10,10 +10,18 @@ const TOKEN_STORAGE_KEY = 'chat.token';
 export function App() {
   const [token, setToken] = useState(() => loadToken(localStorage));
   const [notice, setNotice] = useState<string | null>(null);
+  /** One per login: the chat starts over for a new login, not for a refreshed token. */
+  const [login, setLogin] = useState(0);
 
   const logIn = useCallback((fresh: string) => {
     saveToken(localStorage, fresh);
     setNotice(null);
+    setToken(fresh);
+    setLogin((count) => count + 1);
+  }, []);
+
+  const tokenRefreshed = useCallback((fresh: string) => {
+    saveToken(localStorage, fresh);
     setToken(fresh);
   }, []);
 
@@ -32,12 +40,24 @@ export function App() {
   // Logging in or out in another tab does the same here.
   useEffect(() => {
     const onStorage = (event: StorageEvent) => {
-      if (event.key === TOKEN_STORAGE_KEY || event.key === null) setToken(loadToken(localStorage));
+      if (event.key === TOKEN_STORAGE_KEY || event.key === null) {
+        setToken(loadToken(localStorage));
+        setLogin((count) => count + 1);
+      }
     };
     window.addEventListener('storage', onStorage);
     return () => window.removeEventListener('storage', onStorage);
   }, []);
 
   if (!token) return <LoginView onAuthenticated={logIn} notice={notice} />;
-  return <ChatApp key={token} token={token} onSessionEnded={sessionEnded} onLogOut={logOut} />;
+  return (
+    <ChatApp
+      key={login}
+      token={token}
+      onSessionEnded={sessionEnded}
+      onLogOut={logOut}
+      onTokenRefreshed={tokenRefreshed}
+      onNewSession={logIn}
+    />
+  );
 }

@@ -1,7 +1,7 @@
 // The signed-in app: one api (HTTP + socket) per token, the session state,
 // and the layout: list and conversation side by side on wide screens, one at
 // a time on narrow ones (the URL hash says which conversation is open).
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Provider as UrqlProvider } from 'urql';
 import { graphql } from '../gql/index.js';
 import { type Api, createApi } from '../lib/api.js';
@@ -9,9 +9,11 @@ import { onExpiry, tokenExpiry } from '../lib/auth.js';
 import type { User } from '../lib/conversations.js';
 import { errorCode } from '../lib/errors.js';
 import { type ConnectionEvents, createConnectionEvents, SessionProvider, useSession } from '../session.js';
+import { useTokenRefresh } from '../session/sessionToken.js';
 import { ConversationList } from './ConversationList.js';
 import { ConversationView } from './ConversationView.js';
 import { NewConversation } from './NewConversation.js';
+import { ProfilePanel } from './ProfilePanel.js';
 
 const MeQuery = graphql(`
   query Me {
@@ -21,19 +23,36 @@ const MeQuery = graphql(`
   }
 `);
 
-type Props = { token: string; onSessionEnded(): void; onLogOut(): void };
+type Props = {
+  token: string;
+  onSessionEnded(): void;
+  onLogOut(): void;
+  /** A refreshed token of the same session: kept, without starting over. */
+  onTokenRefreshed(token: string): void;
+  /** The token of a new session (after a password change): the chat starts over with it. */
+  onNewSession(token: string): void;
+};
 
-export function ChatApp({ token, onSessionEnded, onLogOut }: Props) {
+export function ChatApp({ token, onSessionEnded: endSession, onLogOut, onTokenRefreshed, onNewSession }: Props) {
+  // While the viewer changes the password, the old session's end is expected, not a reason to log in again.
+  const replacingSession = useRef(false);
+  const onSessionEnded = useCallback(() => {
+    if (!replacingSession.current) endSession();
+  }, [endSession]);
   const [connection, setConnection] = useState<{ api: Api; events: ConnectionEvents } | null>(null);
   const [viewer, setViewer] = useState<User | null>(null);
   const [failed, setFailed] = useState(false);
 
+  // Every request and reconnect sends the token as it is then: a refresh changes it under the same api.
+  const currentToken = useRef(token);
+  currentToken.current = token;
   useEffect(() => {
     const events = createConnectionEvents();
-    const api = createApi(() => token, events.emit);
+    const api = createApi(() => currentToken.current, events.emit);
     setConnection({ api, events });
     return () => api.dispose();
-  }, [token]);
+  }, []);
+  useTokenRefresh(connection?.api.socket ?? null, token, onTokenRefreshed);
 
   // A token that expires while the page is open ends the session on time, not on the next failure.
   useEffect(() => {
@@ -76,7 +95,11 @@ export function ChatApp({ token, onSessionEnded, onLogOut }: Props) {
         connectionEvents={connection.events}
         onSessionEnded={onSessionEnded}
       >
-        <ChatLayout onLogOut={onLogOut} />
+        <ChatLayout
+          onLogOut={onLogOut}
+          onSessionEnding={(ending) => (replacingSession.current = ending)}
+          onNewSession={onNewSession}
+        />
       </SessionProvider>
     </UrqlProvider>
   );
@@ -107,10 +130,35 @@ function useOpenConversation(): [string | null, (conversationId: string | null) 
   return [conversationId, open];
 }
 
-function ChatLayout({ onLogOut }: { onLogOut(): void }) {
+function ChatLayout({
+  onLogOut,
+  onSessionEnding,
+  onNewSession,
+}: {
+  onLogOut(): void;
+  /** This client is ending its session on purpose (log out, new password): no "session expired" then. */
+  onSessionEnding(ending: boolean): void;
+  onNewSession(token: string): void;
+}) {
   const session = useSession();
   const [activeId, open] = useOpenConversation();
   const [creating, setCreating] = useState(false);
+  const [editingProfile, setEditingProfile] = useState(false);
+  const [logOutError, setLogOutError] = useState<string | null>(null);
+
+  // The server revokes the session first (its sockets close), then the token is forgotten here.
+  const logOut = async () => {
+    onSessionEnding(true);
+    await session.logOut();
+    onLogOut();
+  };
+  const logOutEverywhere = async () => {
+    onSessionEnding(true);
+    const result = await session.logOutEverywhere();
+    if (result.ok) return onLogOut();
+    onSessionEnding(false);
+    setLogOutError(result.error);
+  };
 
   const unread = Object.values(session.state.conversations).reduce((sum, item) => sum + item.unreadCount, 0);
   useEffect(() => {
@@ -138,8 +186,19 @@ function ChatLayout({ onLogOut }: { onLogOut(): void }) {
             </span>
           </div>
           <div className="sidebar-actions">
-            <button type="button" className="button ghost small" onClick={onLogOut}>
+            <button
+              type="button"
+              className="button ghost small"
+              aria-expanded={editingProfile}
+              onClick={() => setEditingProfile((value) => !value)}
+            >
+              Profile
+            </button>
+            <button type="button" className="button ghost small" onClick={() => void logOut()}>
               Log out
+            </button>
+            <button type="button" className="button ghost small" onClick={() => void logOutEverywhere()}>
+              Log out everywhere
             </button>
             <button
               type="button"
@@ -151,6 +210,18 @@ function ChatLayout({ onLogOut }: { onLogOut(): void }) {
             </button>
           </div>
         </header>
+        {logOutError && (
+          <p className="form-error" role="alert">
+            {logOutError}
+          </p>
+        )}
+        {editingProfile && (
+          <ProfilePanel
+            onClose={() => setEditingProfile(false)}
+            onPasswordChanging={onSessionEnding}
+            onPasswordChanged={onNewSession}
+          />
+        )}
         {creating && (
           <NewConversation
             onClose={() => setCreating(false)}

@@ -6,6 +6,8 @@ import { newestMessage, timelineItems } from '../lib/timeline.js';
 import { typingText } from '../lib/typing.js';
 import { useSession } from '../session.js';
 import { useTypists } from '../session/presenceAndTyping.js';
+import { seenLabel } from '../session/readMarkers.js';
+import { ConversationDetails } from './ConversationDetails.js';
 import { Avatar, formatFull, PresenceDot } from './bits.js';
 import { Composer } from './Composer.js';
 import { MessageItem, PendingItem } from './MessageItem.js';
@@ -23,6 +25,7 @@ export function ConversationView({ conversationId, onBack }: { conversationId: s
   const [notice, setNotice] = useState<string | null>(null);
   const { openConversation } = session;
   const [notFound, setNotFound] = useState(false);
+  const [showDetails, setShowDetails] = useState(false);
   const missing = notFound || (Boolean(timeline?.loaded) && !conversation);
 
   useEffect(() => {
@@ -58,8 +61,20 @@ export function ConversationView({ conversationId, onBack }: { conversationId: s
           <h2>{title || (missing ? 'Conversation not found' : 'Loading…')}</h2>
           {subtitle && <p className="conversation-subtitle">{subtitle}</p>}
         </div>
+        {conversation && (
+          <button
+            type="button"
+            className="button ghost small"
+            aria-expanded={showDetails}
+            onClick={() => setShowDetails((value) => !value)}
+          >
+            {conversation.kind === 'GROUP' ? 'Group details' : 'Conversation details'}
+          </button>
+        )}
       </header>
+      {conversation && showDetails && <ConversationDetails conversation={conversation} onLeft={onBack} />}
       <MessageLog conversationId={conversationId} onError={setNotice} />
+      <SeenIndicator conversationId={conversationId} />
       <TypingIndicator conversationId={conversationId} />
       <Composer
         conversationId={conversationId}
@@ -183,6 +198,20 @@ function MessageLog({ conversationId, onError }: { conversationId: string; onErr
         );
       })}
     </div>
+  );
+}
+
+/** "Seen" / "Seen by N" for the caller's last message, kept current by the readMarkers subscription. */
+function SeenIndicator({ conversationId }: { conversationId: string }) {
+  const { state, viewer, followReadMarkers } = useSession();
+  useEffect(() => followReadMarkers(conversationId), [followReadMarkers, conversationId]);
+  const conversation = state.conversations[conversationId];
+  const mine = state.timelines[conversationId]?.messages.findLast((message) => message.sender.id === viewer.id);
+  const label = conversation && mine ? seenLabel(conversation, viewer.id, mine.id) : '';
+  return (
+    <p className="seen-indicator" aria-live="polite" aria-label={label ? `Your last message: ${label}` : undefined}>
+      {label}
+    </p>
   );
 }
 

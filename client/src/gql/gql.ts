@@ -19,7 +19,11 @@ type Documents = {
     "\n  mutation LogIn($input: LogInInput!) {\n    logIn(input: $input) {\n      token\n    }\n  }\n": typeof types.LogInDocument,
     "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n": typeof types.UserFieldsFragmentDoc,
     "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n": typeof types.MessageFieldsFragmentDoc,
-    "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    members {\n      ...UserFields\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n": typeof types.ConversationFieldsFragmentDoc,
+    "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    myRole\n    members {\n      ...UserFields\n    }\n    memberships {\n      role\n      joinedAt\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n": typeof types.ConversationFieldsFragmentDoc,
+    "\n  mutation UpdateProfile($displayName: String!) {\n    updateProfile(displayName: $displayName) {\n      ...UserFields\n    }\n  }\n": typeof types.UpdateProfileDocument,
+    "\n  mutation ChangePassword($currentPassword: String!, $newPassword: String!) {\n    changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {\n      token\n    }\n  }\n": typeof types.ChangePasswordDocument,
+    "\n  mutation LogOut {\n    logOut\n  }\n": typeof types.LogOutDocument,
+    "\n  mutation LogOutEverywhere {\n    logOutEverywhere\n  }\n": typeof types.LogOutEverywhereDocument,
     "\n  query Conversations($first: Int!) {\n    conversations(first: $first) {\n      eventCursor\n      edges {\n        node {\n          ...ConversationFields\n        }\n      }\n    }\n  }\n": typeof types.ConversationsDocument,
     "\n  query Conversation($id: ID!) {\n    conversation(id: $id) {\n      ...ConversationFields\n    }\n  }\n": typeof types.ConversationDocument,
     "\n  subscription MessageEvents($after: String) {\n    messageEvents(after: $after) {\n      kind\n      cursor\n      message {\n        ...MessageFields\n      }\n    }\n  }\n": typeof types.MessageEventsDocument,
@@ -27,9 +31,19 @@ type Documents = {
     "\n  mutation OpenDirectConversation($userId: ID!) {\n    openDirectConversation(userId: $userId) {\n      ...ConversationFields\n    }\n  }\n": typeof types.OpenDirectConversationDocument,
     "\n  mutation CreateGroupConversation($input: CreateGroupInput!) {\n    createGroupConversation(input: $input) {\n      ...ConversationFields\n    }\n  }\n": typeof types.CreateGroupConversationDocument,
     "\n  query SearchUsers($search: String!) {\n    users(search: $search, first: 20) {\n      edges {\n        node {\n          ...UserFields\n        }\n      }\n    }\n  }\n": typeof types.SearchUsersDocument,
+    "\n  mutation RenameConversation($conversationId: ID!, $title: String!) {\n    renameConversation(conversationId: $conversationId, title: $title) {\n      ...ConversationFields\n    }\n  }\n": typeof types.RenameConversationDocument,
+    "\n  mutation AddMembers($conversationId: ID!, $userIds: [ID!]!) {\n    addMembers(conversationId: $conversationId, userIds: $userIds) {\n      ...ConversationFields\n    }\n  }\n": typeof types.AddMembersDocument,
+    "\n  mutation RemoveMember($conversationId: ID!, $userId: ID!) {\n    removeMember(conversationId: $conversationId, userId: $userId) {\n      ...ConversationFields\n    }\n  }\n": typeof types.RemoveMemberDocument,
+    "\n  mutation SetMemberRole($conversationId: ID!, $userId: ID!, $role: MemberRole!) {\n    setMemberRole(conversationId: $conversationId, userId: $userId, role: $role) {\n      ...ConversationFields\n    }\n  }\n": typeof types.SetMemberRoleDocument,
+    "\n  mutation LeaveConversation($conversationId: ID!) {\n    leaveConversation(conversationId: $conversationId)\n  }\n": typeof types.LeaveConversationDocument,
+    "\n  mutation BlockUser($userId: ID!) {\n    blockUser(userId: $userId) {\n      id\n      blockedByMe\n    }\n  }\n": typeof types.BlockUserDocument,
+    "\n  mutation UnblockUser($userId: ID!) {\n    unblockUser(userId: $userId) {\n      id\n      blockedByMe\n    }\n  }\n": typeof types.UnblockUserDocument,
+    "\n  query Blocked($userId: ID!) {\n    user(id: $userId) {\n      id\n      blockedByMe\n    }\n  }\n": typeof types.BlockedDocument,
     "\n  subscription Presence {\n    presence {\n      online\n      user {\n        id\n      }\n    }\n  }\n": typeof types.PresenceDocument,
     "\n  mutation SetTyping($conversationId: ID!, $typing: Boolean!) {\n    setTyping(conversationId: $conversationId, typing: $typing)\n  }\n": typeof types.SetTypingDocument,
     "\n  subscription Typing($conversationId: ID!) {\n    typing(conversationId: $conversationId) {\n      typing\n      user {\n        id\n        displayName\n      }\n    }\n  }\n": typeof types.TypingDocument,
+    "\n  subscription ReadMarkers($conversationId: ID!) {\n    readMarkers(conversationId: $conversationId) {\n      conversationId\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n  }\n": typeof types.ReadMarkersDocument,
+    "\n  mutation RefreshToken {\n    refreshToken {\n      token\n    }\n  }\n": typeof types.RefreshTokenDocument,
     "\n  query Messages($conversationId: ID!, $last: Int!, $before: String) {\n    messages(conversationId: $conversationId, last: $last, before: $before) {\n      edges {\n        node {\n          ...MessageFields\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n": typeof types.MessagesDocument,
     "\n  mutation SendMessage($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      ...MessageFields\n    }\n  }\n": typeof types.SendMessageDocument,
     "\n  mutation EditMessage($input: EditMessageInput!) {\n    editMessage(input: $input) {\n      ...MessageFields\n    }\n  }\n": typeof types.EditMessageDocument,
@@ -44,7 +58,11 @@ const documents: Documents = {
     "\n  mutation LogIn($input: LogInInput!) {\n    logIn(input: $input) {\n      token\n    }\n  }\n": types.LogInDocument,
     "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n": types.UserFieldsFragmentDoc,
     "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n": types.MessageFieldsFragmentDoc,
-    "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    members {\n      ...UserFields\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n": types.ConversationFieldsFragmentDoc,
+    "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    myRole\n    members {\n      ...UserFields\n    }\n    memberships {\n      role\n      joinedAt\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n": types.ConversationFieldsFragmentDoc,
+    "\n  mutation UpdateProfile($displayName: String!) {\n    updateProfile(displayName: $displayName) {\n      ...UserFields\n    }\n  }\n": types.UpdateProfileDocument,
+    "\n  mutation ChangePassword($currentPassword: String!, $newPassword: String!) {\n    changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {\n      token\n    }\n  }\n": types.ChangePasswordDocument,
+    "\n  mutation LogOut {\n    logOut\n  }\n": types.LogOutDocument,
+    "\n  mutation LogOutEverywhere {\n    logOutEverywhere\n  }\n": types.LogOutEverywhereDocument,
     "\n  query Conversations($first: Int!) {\n    conversations(first: $first) {\n      eventCursor\n      edges {\n        node {\n          ...ConversationFields\n        }\n      }\n    }\n  }\n": types.ConversationsDocument,
     "\n  query Conversation($id: ID!) {\n    conversation(id: $id) {\n      ...ConversationFields\n    }\n  }\n": types.ConversationDocument,
     "\n  subscription MessageEvents($after: String) {\n    messageEvents(after: $after) {\n      kind\n      cursor\n      message {\n        ...MessageFields\n      }\n    }\n  }\n": types.MessageEventsDocument,
@@ -52,9 +70,19 @@ const documents: Documents = {
     "\n  mutation OpenDirectConversation($userId: ID!) {\n    openDirectConversation(userId: $userId) {\n      ...ConversationFields\n    }\n  }\n": types.OpenDirectConversationDocument,
     "\n  mutation CreateGroupConversation($input: CreateGroupInput!) {\n    createGroupConversation(input: $input) {\n      ...ConversationFields\n    }\n  }\n": types.CreateGroupConversationDocument,
     "\n  query SearchUsers($search: String!) {\n    users(search: $search, first: 20) {\n      edges {\n        node {\n          ...UserFields\n        }\n      }\n    }\n  }\n": types.SearchUsersDocument,
+    "\n  mutation RenameConversation($conversationId: ID!, $title: String!) {\n    renameConversation(conversationId: $conversationId, title: $title) {\n      ...ConversationFields\n    }\n  }\n": types.RenameConversationDocument,
+    "\n  mutation AddMembers($conversationId: ID!, $userIds: [ID!]!) {\n    addMembers(conversationId: $conversationId, userIds: $userIds) {\n      ...ConversationFields\n    }\n  }\n": types.AddMembersDocument,
+    "\n  mutation RemoveMember($conversationId: ID!, $userId: ID!) {\n    removeMember(conversationId: $conversationId, userId: $userId) {\n      ...ConversationFields\n    }\n  }\n": types.RemoveMemberDocument,
+    "\n  mutation SetMemberRole($conversationId: ID!, $userId: ID!, $role: MemberRole!) {\n    setMemberRole(conversationId: $conversationId, userId: $userId, role: $role) {\n      ...ConversationFields\n    }\n  }\n": types.SetMemberRoleDocument,
+    "\n  mutation LeaveConversation($conversationId: ID!) {\n    leaveConversation(conversationId: $conversationId)\n  }\n": types.LeaveConversationDocument,
+    "\n  mutation BlockUser($userId: ID!) {\n    blockUser(userId: $userId) {\n      id\n      blockedByMe\n    }\n  }\n": types.BlockUserDocument,
+    "\n  mutation UnblockUser($userId: ID!) {\n    unblockUser(userId: $userId) {\n      id\n      blockedByMe\n    }\n  }\n": types.UnblockUserDocument,
+    "\n  query Blocked($userId: ID!) {\n    user(id: $userId) {\n      id\n      blockedByMe\n    }\n  }\n": types.BlockedDocument,
     "\n  subscription Presence {\n    presence {\n      online\n      user {\n        id\n      }\n    }\n  }\n": types.PresenceDocument,
     "\n  mutation SetTyping($conversationId: ID!, $typing: Boolean!) {\n    setTyping(conversationId: $conversationId, typing: $typing)\n  }\n": types.SetTypingDocument,
     "\n  subscription Typing($conversationId: ID!) {\n    typing(conversationId: $conversationId) {\n      typing\n      user {\n        id\n        displayName\n      }\n    }\n  }\n": types.TypingDocument,
+    "\n  subscription ReadMarkers($conversationId: ID!) {\n    readMarkers(conversationId: $conversationId) {\n      conversationId\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n  }\n": types.ReadMarkersDocument,
+    "\n  mutation RefreshToken {\n    refreshToken {\n      token\n    }\n  }\n": types.RefreshTokenDocument,
     "\n  query Messages($conversationId: ID!, $last: Int!, $before: String) {\n    messages(conversationId: $conversationId, last: $last, before: $before) {\n      edges {\n        node {\n          ...MessageFields\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n": types.MessagesDocument,
     "\n  mutation SendMessage($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      ...MessageFields\n    }\n  }\n": types.SendMessageDocument,
     "\n  mutation EditMessage($input: EditMessageInput!) {\n    editMessage(input: $input) {\n      ...MessageFields\n    }\n  }\n": types.EditMessageDocument,
@@ -101,7 +129,23 @@ export function graphql(source: "\n  fragment MessageFields on Message {\n    id
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    members {\n      ...UserFields\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n"): (typeof documents)["\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    members {\n      ...UserFields\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n"];
+export function graphql(source: "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    myRole\n    members {\n      ...UserFields\n    }\n    memberships {\n      role\n      joinedAt\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n"): (typeof documents)["\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    myRole\n    members {\n      ...UserFields\n    }\n    memberships {\n      role\n      joinedAt\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateProfile($displayName: String!) {\n    updateProfile(displayName: $displayName) {\n      ...UserFields\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateProfile($displayName: String!) {\n    updateProfile(displayName: $displayName) {\n      ...UserFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ChangePassword($currentPassword: String!, $newPassword: String!) {\n    changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {\n      token\n    }\n  }\n"): (typeof documents)["\n  mutation ChangePassword($currentPassword: String!, $newPassword: String!) {\n    changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {\n      token\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LogOut {\n    logOut\n  }\n"): (typeof documents)["\n  mutation LogOut {\n    logOut\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LogOutEverywhere {\n    logOutEverywhere\n  }\n"): (typeof documents)["\n  mutation LogOutEverywhere {\n    logOutEverywhere\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -133,6 +177,38 @@ export function graphql(source: "\n  query SearchUsers($search: String!) {\n    
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  mutation RenameConversation($conversationId: ID!, $title: String!) {\n    renameConversation(conversationId: $conversationId, title: $title) {\n      ...ConversationFields\n    }\n  }\n"): (typeof documents)["\n  mutation RenameConversation($conversationId: ID!, $title: String!) {\n    renameConversation(conversationId: $conversationId, title: $title) {\n      ...ConversationFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AddMembers($conversationId: ID!, $userIds: [ID!]!) {\n    addMembers(conversationId: $conversationId, userIds: $userIds) {\n      ...ConversationFields\n    }\n  }\n"): (typeof documents)["\n  mutation AddMembers($conversationId: ID!, $userIds: [ID!]!) {\n    addMembers(conversationId: $conversationId, userIds: $userIds) {\n      ...ConversationFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RemoveMember($conversationId: ID!, $userId: ID!) {\n    removeMember(conversationId: $conversationId, userId: $userId) {\n      ...ConversationFields\n    }\n  }\n"): (typeof documents)["\n  mutation RemoveMember($conversationId: ID!, $userId: ID!) {\n    removeMember(conversationId: $conversationId, userId: $userId) {\n      ...ConversationFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetMemberRole($conversationId: ID!, $userId: ID!, $role: MemberRole!) {\n    setMemberRole(conversationId: $conversationId, userId: $userId, role: $role) {\n      ...ConversationFields\n    }\n  }\n"): (typeof documents)["\n  mutation SetMemberRole($conversationId: ID!, $userId: ID!, $role: MemberRole!) {\n    setMemberRole(conversationId: $conversationId, userId: $userId, role: $role) {\n      ...ConversationFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LeaveConversation($conversationId: ID!) {\n    leaveConversation(conversationId: $conversationId)\n  }\n"): (typeof documents)["\n  mutation LeaveConversation($conversationId: ID!) {\n    leaveConversation(conversationId: $conversationId)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation BlockUser($userId: ID!) {\n    blockUser(userId: $userId) {\n      id\n      blockedByMe\n    }\n  }\n"): (typeof documents)["\n  mutation BlockUser($userId: ID!) {\n    blockUser(userId: $userId) {\n      id\n      blockedByMe\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UnblockUser($userId: ID!) {\n    unblockUser(userId: $userId) {\n      id\n      blockedByMe\n    }\n  }\n"): (typeof documents)["\n  mutation UnblockUser($userId: ID!) {\n    unblockUser(userId: $userId) {\n      id\n      blockedByMe\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Blocked($userId: ID!) {\n    user(id: $userId) {\n      id\n      blockedByMe\n    }\n  }\n"): (typeof documents)["\n  query Blocked($userId: ID!) {\n    user(id: $userId) {\n      id\n      blockedByMe\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  subscription Presence {\n    presence {\n      online\n      user {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription Presence {\n    presence {\n      online\n      user {\n        id\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -142,6 +218,14 @@ export function graphql(source: "\n  mutation SetTyping($conversationId: ID!, $t
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription Typing($conversationId: ID!) {\n    typing(conversationId: $conversationId) {\n      typing\n      user {\n        id\n        displayName\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription Typing($conversationId: ID!) {\n    typing(conversationId: $conversationId) {\n      typing\n      user {\n        id\n        displayName\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ReadMarkers($conversationId: ID!) {\n    readMarkers(conversationId: $conversationId) {\n      conversationId\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription ReadMarkers($conversationId: ID!) {\n    readMarkers(conversationId: $conversationId) {\n      conversationId\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RefreshToken {\n    refreshToken {\n      token\n    }\n  }\n"): (typeof documents)["\n  mutation RefreshToken {\n    refreshToken {\n      token\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -38,7 +38,9 @@ export type ChatAction =
   | { type: 'sendRetried'; conversationId: string; clientMessageId: string }
   | { type: 'sendDiscarded'; conversationId: string; clientMessageId: string }
   | { type: 'historyLoaded'; conversationId: string; page: HistoryPage; older: boolean }
-  | { type: 'presenceChanged'; userId: string; online: boolean };
+  | { type: 'presenceChanged'; userId: string; online: boolean }
+  /** Another member's read marker moved (readMarkers subscription). */
+  | { type: 'readMarkerMoved'; conversationId: string; userId: string; lastReadMessageId: string };
 
 export function initialChatState(viewerId: string): ChatState {
   return { viewerId, conversations: {}, timelines: {}, presence: {} };
@@ -53,6 +55,19 @@ function withTimeline(state: ChatState, conversationId: string, change: (timelin
 
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
+    case 'readMarkerMoved': {
+      const conversation = state.conversations[action.conversationId];
+      if (!conversation) return state;
+      const memberships = conversation.memberships.map((membership) =>
+        membership.user.id === action.userId
+          ? { ...membership, lastReadMessageId: action.lastReadMessageId }
+          : membership,
+      );
+      return {
+        ...state,
+        conversations: { ...state.conversations, [conversation.id]: { ...conversation, memberships } },
+      };
+    }
     case 'conversationsLoaded':
       return { ...state, conversations: mergeConversations(state.conversations, action.conversations) };
     case 'conversationChanged': {

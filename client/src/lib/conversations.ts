@@ -90,7 +90,13 @@ export function mergeConversations(
     if (!known || (conversation.lastMessage && isNewer(conversation.lastMessage, known.lastMessage))) {
       next[conversation.id] = conversation;
     } else {
-      next[conversation.id] = { ...known, title: conversation.title, members: conversation.members };
+      next[conversation.id] = {
+        ...known,
+        title: conversation.title,
+        members: conversation.members,
+        myRole: conversation.myRole,
+        memberships: conversation.memberships,
+      };
     }
   }
   return next;

@@ -17,6 +17,7 @@ import { decodeId } from './ids.js';
 import { clientMessageId, emoji, messageBody } from './limits.js';
 import { decodeNumericCursor, encodeCursor, type PageArgs, parsePageArgs, toConnection } from './pagination.js';
 import { UserRef } from './user.js';
+import { requireReplyTarget } from './replyTarget.js';
 
 /** The message if the caller is a member of its conversation; otherwise NOT_FOUND. */
 export async function requireVisibleMessage(context: Context, messageGlobalId: string): Promise<Message> {
@@ -155,6 +156,7 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
       description:
         'Idempotency key chosen by the client. Sending again with the same\n(sender, conversation, clientMessageId) returns the first message and stores\nnothing new.',
     }),
+    replyToId: t.id({ description: 'A message of the same conversation.' }),
   }),
 });
 
@@ -194,11 +196,14 @@ builder.mutationFields((t) => ({
         context.rateLimiter.consume('sendMessage', context.viewer!.id),
         requireMemberConversationId(context, String(input.conversationId)),
       ]);
+      const replyToId =
+        input.replyToId == null ? null : await requireReplyTarget(context, String(input.replyToId), conversationId);
       const stored = await storeMessage(context.dataSource, {
         conversationId,
         senderId: context.viewer!.id,
         body: input.body,
         clientMessageId: input.clientMessageId ?? null,
+        replyToId,
       });
       // The sender left while the send waited for the write: as for any non-member.
       if (!stored) throw notFound('Conversation');

@@ -2,6 +2,7 @@ export { Conversation, type ConversationKind } from './Conversation.js';
 export { EventSequence } from './EventSequence.js';
 export { Membership } from './Membership.js';
 export { Message } from './Message.js';
+export { MessageMention } from './MessageMention.js';
 export { MessageEvent, MESSAGE_EVENT_KINDS, type MessageEventKind } from './MessageEvent.js';
 export { Reaction } from './Reaction.js';
 export { User } from './User.js';
@@ -10,8 +11,18 @@ import { Conversation } from './Conversation.js';
 import { EventSequence } from './EventSequence.js';
 import { Membership } from './Membership.js';
 import { Message } from './Message.js';
+import { MessageMention } from './MessageMention.js';
 import { MessageEvent } from './MessageEvent.js';
 import { Reaction } from './Reaction.js';
 import { User } from './User.js';
 
-export const entities = [User, Conversation, Membership, Message, Reaction, MessageEvent, EventSequence];
+export const entities = [
+  User,
+  Conversation,
+  Membership,
+  Message,
+  Reaction,
+  MessageEvent,
+  EventSequence,
+  MessageMention,
+];

@@ -1,0 +1,117 @@
+import { type MigrationInterface, type QueryRunner, Table } from 'typeorm';
+
+/**
+ * Replies (messages.replyToId), stored mentions (message_mentions) and the
+ * native full-text index over message bodies (issue #16).
+ *
+ * MySQL/MariaDB: an InnoDB FULLTEXT index on messages.body. The column's
+ * collation becomes accent- and case-insensitive (it only governs comparison:
+ * the bytes stored are unchanged), so the index folds "Café" to "cafe". The
+ * index is built without stopwords: with InnoDB's default list, "+the" would
+ * match nothing and a query containing "the" would find nothing at all.
+ *
+ * SQLite: an FTS5 table over messages.body (external content, so the text is
+ * not stored twice), kept current by triggers: deleted messages (body NULL)
+ * leave it, edited ones are re-indexed in the same transaction as the edit.
+ */
+export class RepliesMentionsSearch1796200000000 implements MigrationInterface {
+  name = 'RepliesMentionsSearch1796200000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const isMysql = queryRunner.connection.driver.options.type === 'mysql';
+    const idType = isMysql ? 'bigint' : 'integer';
+
+    // Raw SQL: TypeORM's addColumn rebuilds the whole table on SQLite.
+    await queryRunner.query(`ALTER TABLE messages ADD COLUMN replyToId ${idType} NULL`);
+
+    await queryRunner.createTable(
+      new Table({
+        name: 'message_mentions',
+        columns: [
+          { name: 'messageId', type: idType, isPrimary: true },
+          { name: 'userId', type: idType, isPrimary: true },
+          { name: 'conversationId', type: idType },
+        ],
+        indices: [
+          // Unread mentions per conversation: WHERE userId = ? AND conversationId IN (…) AND messageId > marker.
+          { name: 'IDX_message_mentions_user', columnNames: ['userId', 'conversationId', 'messageId'] },
+        ],
+        foreignKeys: [
+          { columnNames: ['messageId'], referencedTableName: 'messages', referencedColumnNames: ['id'] },
+          { columnNames: ['userId'], referencedTableName: 'users', referencedColumnNames: ['id'] },
+        ],
+      }),
+    );
+
+    if (isMysql) {
+      await queryRunner.query('ALTER TABLE message_mentions CONVERT TO CHARACTER SET utf8mb4');
+      const collation = await searchCollation(queryRunner);
+      await queryRunner.query(`ALTER TABLE messages MODIFY body TEXT CHARACTER SET utf8mb4 COLLATE ${collation} NULL`);
+      // Read when the index is created and kept with it (the session value only).
+      await queryRunner.query('SET SESSION innodb_ft_enable_stopword = OFF');
+      await queryRunner.query('ALTER TABLE messages ADD FULLTEXT INDEX FT_messages_body (body)');
+      await queryRunner.query('SET SESSION innodb_ft_enable_stopword = ON');
+    } else {
+      // remove_diacritics 2 folds every diacritic, including those of letters with several.
+      await queryRunner.query(
+        `CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2')`,
+      );
+      await queryRunner.query(
+        `CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.body IS NOT NULL BEGIN
+           INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+         END`,
+      );
+      await queryRunner.query(
+        `CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.body IS NOT NULL BEGIN
+           INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+         END`,
+      );
+      await queryRunner.query(
+        `CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+           INSERT INTO messages_fts (messages_fts, rowid, body) SELECT 'delete', old.id, old.body WHERE old.body IS NOT NULL;
+           INSERT INTO messages_fts (rowid, body) SELECT new.id, new.body WHERE new.body IS NOT NULL;
+         END`,
+      );
+      await queryRunner.query(
+        'INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages WHERE body IS NOT NULL',
+      );
+    }
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const isMysql = queryRunner.connection.driver.options.type === 'mysql';
+    if (isMysql) {
+      await queryRunner.query('ALTER TABLE messages DROP INDEX FT_messages_body');
+      const [nopad] = await queryRunner.query(
+        "SHOW COLLATION WHERE Collation IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')",
+      );
+      const collation = (nopad as { Collation: string } | undefined)?.Collation ?? 'utf8mb4_bin';
+      await queryRunner.query(`ALTER TABLE messages MODIFY body TEXT CHARACTER SET utf8mb4 COLLATE ${collation} NULL`);
+    } else {
+      for (const trigger of ['messages_fts_insert', 'messages_fts_delete', 'messages_fts_update']) {
+        await queryRunner.query(`DROP TRIGGER IF EXISTS ${trigger}`);
+      }
+      await queryRunner.query('DROP TABLE IF EXISTS messages_fts');
+    }
+    await queryRunner.dropTable('message_mentions');
+    await queryRunner.query('ALTER TABLE messages DROP COLUMN replyToId');
+  }
+}
+
+/**
+ * The first accent- and case-insensitive collation the server has: MariaDB
+ * 10.10+ names UCA 14 utf8mb4_uca1400_ai_ci, MySQL 8 has utf8mb4_0900_ai_ci,
+ * and utf8mb4_unicode_520_ci is everywhere (it folds accents too).
+ */
+async function searchCollation(queryRunner: QueryRunner): Promise<string> {
+  // Probed rather than listed: MariaDB's SHOW COLLATION names the UCA 14 ones without their charset.
+  for (const name of ['utf8mb4_uca1400_ai_ci', 'utf8mb4_0900_ai_ci', 'utf8mb4_unicode_520_ci']) {
+    try {
+      await queryRunner.query(`SELECT _utf8mb4'a' COLLATE ${name}`);
+      return name;
+    } catch {
+      // not on this server; try the next
+    }
+  }
+  return 'utf8mb4_unicode_ci';
+}

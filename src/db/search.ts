@@ -1,0 +1,134 @@
+// Full-text search over the messages of the conversations a user belongs to
+// now, on each engine's native index (created by migration 1796200000000):
+// InnoDB FULLTEXT on MySQL/MariaDB, FTS5 on SQLite. Newest first, keyset-paged
+// by message id.
+//
+// The user's words are never handed to either engine's query syntax as typed:
+// they are cut into words here (runs of letters, digits, marks and `_`), and
+// each word goes to the engine quoted, so operators, quotes and `*` in a query
+// are separators, searched as text would be, never syntax.
+import type { DataSource } from 'typeorm';
+
+export type SearchRequest = {
+  userId: number;
+  query: string;
+  /** Only this conversation (the caller checked membership); null for all the user's conversations. */
+  conversationId: number | null;
+  /** Keyset: only messages older than this id. */
+  beforeId: number | null;
+  limit: number;
+};
+
+/**
+ * The words of a query, lower-case and NFC, without duplicates: every one of
+ * them must match. A run of `_` alone is no word (FTS5 does not index it).
+ */
+export function searchWords(query: string): string[] {
+  const words =
+    query
+      .normalize('NFC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}\p{M}_]+/gu) ?? [];
+  return [...new Set(words.filter((word) => /[\p{L}\p{N}]/u.test(word)))];
+}
+
+/** Ids of matching messages the user can see now, newest first. */
+export async function searchMessageIds(dataSource: DataSource, request: SearchRequest): Promise<number[]> {
+  const words = searchWords(request.query);
+  if (words.length === 0) return [];
+  const rows =
+    dataSource.options.type === 'mysql'
+      ? await searchMysql(dataSource, request, words)
+      : await searchSqlite(dataSource, request, words);
+  return rows.map((row) => Number(row.id));
+}
+
+type IdRow = { id: number | string };
+
+/**
+ * FTS5: every word a quoted string (a phrase: FTS5's own tokenizer splits
+ * "foo_bar" as it split the body), all ANDed. The index is read newest first
+ * (ORDER BY rowid DESC) and each hit is kept if it is in one of the user's
+ * conversations, until the page is full.
+ */
+async function searchSqlite(dataSource: DataSource, request: SearchRequest, words: string[]): Promise<IdRow[]> {
+  const match = words.map((word) => `"${word.replaceAll('"', '""')}"`).join(' AND ');
+  const conditions = [
+    'messages_fts MATCH ?',
+    'message.deletedAt IS NULL',
+    'message.conversationId IN (SELECT conversationId FROM memberships WHERE userId = ?)',
+  ];
+  const parameters: unknown[] = [match, request.userId];
+  if (request.conversationId !== null) {
+    conditions.push('message.conversationId = ?');
+    parameters.push(request.conversationId);
+  }
+  if (request.beforeId !== null) {
+    conditions.push('messages_fts.rowid < ?');
+    parameters.push(request.beforeId);
+  }
+  return dataSource.query(
+    `SELECT message.id AS id FROM messages_fts INNER JOIN messages message ON message.id = messages_fts.rowid
+     WHERE ${conditions.join(' AND ')} ORDER BY messages_fts.rowid DESC LIMIT ?`,
+    [...parameters, request.limit],
+  );
+}
+
+/** innodb_ft_min_token_size and innodb_ft_max_token_size, read once per data source (they are read-only). */
+const tokenSizes = new WeakMap<DataSource, Promise<{ min: number; max: number }>>();
+
+function innodbTokenSizes(dataSource: DataSource): Promise<{ min: number; max: number }> {
+  let sizes = tokenSizes.get(dataSource);
+  if (!sizes) {
+    sizes = dataSource
+      .query('SELECT @@innodb_ft_min_token_size AS min, @@innodb_ft_max_token_size AS max')
+      .then(([row]: { min: number | string; max: number | string }[]) => ({
+        min: Number(row!.min),
+        max: Number(row!.max),
+      }));
+    sizes.catch(() => tokenSizes.delete(dataSource));
+    tokenSizes.set(dataSource, sizes);
+  }
+  return sizes;
+}
+
+/**
+ * InnoDB FULLTEXT in boolean mode: `+"word"` for every word the index holds.
+ * InnoDB does not index words shorter than innodb_ft_min_token_size (3 by
+ * default, fixed at server start), and `+"ok"` would then match nothing at
+ * all; such words (and any longer than the maximum) are checked instead on the
+ * rows the index found, by a whole-word REGEXP that the column's
+ * case-insensitive collation applies case-insensitively. A query of short
+ * words only has no index to start from: it reads the user's conversations,
+ * newest first, until the page is full.
+ */
+async function searchMysql(dataSource: DataSource, request: SearchRequest, words: string[]): Promise<IdRow[]> {
+  const { min, max } = await innodbTokenSizes(dataSource);
+  const indexed = words.filter((word) => [...word].length >= min && [...word].length <= max);
+  const checked = words.filter((word) => !indexed.includes(word));
+  const conditions = ['message.deletedAt IS NULL', 'message.body IS NOT NULL'];
+  const parameters: unknown[] = [request.userId];
+  if (indexed.length > 0) {
+    conditions.push('MATCH (message.body) AGAINST (? IN BOOLEAN MODE)');
+    parameters.push(indexed.map((word) => `+"${word}"`).join(' '));
+  }
+  for (const word of checked) {
+    // Words hold only letters, digits, marks and `_`: nothing a regular expression would read as syntax.
+    conditions.push('message.body REGEXP ?');
+    parameters.push(`(?<![\\p{L}\\p{N}\\p{M}_])${word}(?![\\p{L}\\p{N}\\p{M}_])`);
+  }
+  if (request.conversationId !== null) {
+    conditions.push('message.conversationId = ?');
+    parameters.push(request.conversationId);
+  }
+  if (request.beforeId !== null) {
+    conditions.push('message.id < ?');
+    parameters.push(request.beforeId);
+  }
+  return dataSource.query(
+    `SELECT message.id AS id FROM messages message
+     INNER JOIN memberships membership ON membership.conversationId = message.conversationId AND membership.userId = ?
+     WHERE ${conditions.join(' AND ')} ORDER BY message.id DESC LIMIT ?`,
+    [...parameters, request.limit],
+  );
+}

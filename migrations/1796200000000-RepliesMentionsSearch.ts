@@ -96,27 +96,32 @@ async function searchCollation(queryRunner: QueryRunner): Promise<string> {
 
 /** The FTS5 table, its triggers and its first fill (exported for the search bench, which rebuilds it after seeding). */
 export async function createSqliteFullText(queryRunner: QueryRunner): Promise<void> {
-  // remove_diacritics 2 folds every diacritic, including those of letters with several.
+  // remove_diacritics 2 folds every diacritic, including those of letters with several. The
+  // conversation id is indexed as a token: a search ANDs the searcher's conversations into the
+  // match, so FTS5 skips through the short lists instead of walking every hit of a common word
+  // (1,000,000 messages: 1-9 ms instead of 40-300 ms for a word in 5-60 % of them).
   await queryRunner.query(
-    `CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2')`,
+    `CREATE VIRTUAL TABLE messages_fts USING fts5(body, conversationId, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2')`,
   );
   await queryRunner.query(
     `CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.body IS NOT NULL BEGIN
-       INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+       INSERT INTO messages_fts (rowid, body, conversationId) VALUES (new.id, new.body, new.conversationId);
      END`,
   );
   await queryRunner.query(
     `CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.body IS NOT NULL BEGIN
-       INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+       INSERT INTO messages_fts (messages_fts, rowid, body, conversationId) VALUES ('delete', old.id, old.body, old.conversationId);
      END`,
   );
   await queryRunner.query(
     `CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
-       INSERT INTO messages_fts (messages_fts, rowid, body) SELECT 'delete', old.id, old.body WHERE old.body IS NOT NULL;
-       INSERT INTO messages_fts (rowid, body) SELECT new.id, new.body WHERE new.body IS NOT NULL;
+       INSERT INTO messages_fts (messages_fts, rowid, body, conversationId)
+         SELECT 'delete', old.id, old.body, old.conversationId WHERE old.body IS NOT NULL;
+       INSERT INTO messages_fts (rowid, body, conversationId)
+         SELECT new.id, new.body, new.conversationId WHERE new.body IS NOT NULL;
      END`,
   );
   await queryRunner.query(
-    'INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages WHERE body IS NOT NULL',
+    'INSERT INTO messages_fts (rowid, body, conversationId) SELECT id, body, conversationId FROM messages WHERE body IS NOT NULL',
   );
 }

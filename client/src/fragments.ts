@@ -32,6 +32,19 @@ export const MessageFields = graphql(`
       count
       reactedByMe
     }
+    replyTo {
+      id
+      body
+      deletedAt
+      sender {
+        id
+        displayName
+      }
+    }
+    mentions {
+      id
+      username
+    }
   }
 `);
 

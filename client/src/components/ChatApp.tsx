@@ -10,7 +10,8 @@ import type { User } from '../lib/conversations.js';
 import { errorCode } from '../lib/errors.js';
 import { type ConnectionEvents, createConnectionEvents, SessionProvider, useSession } from '../session.js';
 import { ConversationList } from './ConversationList.js';
-import { ConversationView } from './ConversationView.js';
+import { ConversationView, type Jump } from './ConversationView.js';
+import { MessageSearch } from './MessageSearch.js';
 import { NewConversation } from './NewConversation.js';
 
 const MeQuery = graphql(`
@@ -111,6 +112,7 @@ function ChatLayout({ onLogOut }: { onLogOut(): void }) {
   const session = useSession();
   const [activeId, open] = useOpenConversation();
   const [creating, setCreating] = useState(false);
+  const [jump, setJump] = useState<(Jump & { conversationId: string }) | null>(null);
 
   const unread = Object.values(session.state.conversations).reduce((sum, item) => sum + item.unreadCount, 0);
   useEffect(() => {
@@ -160,11 +162,22 @@ function ChatLayout({ onLogOut }: { onLogOut(): void }) {
             }}
           />
         )}
+        <MessageSearch
+          onOpen={(conversationId, messageId, words) => {
+            setJump({ conversationId, messageId, words, key: Date.now() });
+            open(conversationId);
+          }}
+        />
         <ConversationList activeId={activeId} />
       </aside>
       <main className="pane">
         {activeId ? (
-          <ConversationView key={activeId} conversationId={activeId} onBack={() => open(null)} />
+          <ConversationView
+            key={activeId}
+            conversationId={activeId}
+            onBack={() => open(null)}
+            jump={jump?.conversationId === activeId ? jump : null}
+          />
         ) : (
           <div className="pane-empty">
             <p>Pick a conversation, or start a new one.</p>

@@ -127,7 +127,7 @@ async function createFullTextIndex(dataSource: DataSource): Promise<void> {
       // hidden FTS_DOC_ID column stays) out of an index added again later; a rebuilt table has no such rows.
       await queryRunner.query('ALTER TABLE messages FORCE');
       await queryRunner.query('SET SESSION innodb_ft_enable_stopword = OFF');
-      await queryRunner.query('ALTER TABLE messages ADD FULLTEXT INDEX FT_messages_body (body)');
+      await queryRunner.query('ALTER TABLE messages ADD FULLTEXT INDEX FT_messages_body (body, searchScope)');
     } else {
       await queryRunner.query('DROP TABLE messages_fts');
       await createSqliteFullText(queryRunner); // the table, the triggers and the fill

@@ -471,6 +471,10 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
         setTyping: ['mutation ($id: ID!) { setTyping(conversationId: $id, typing: true) }', { id: conversationId }],
         addReaction: [ADD_REACTION, { messageId, emoji: '👍' }],
         removeReaction: [REMOVE_REACTION, { messageId, emoji: '👍' }],
+        searchMessages: [
+          'query ($query: String!) { searchMessages(query: $query) { edges { node { id body } } } }',
+          { query: 'secret' },
+        ],
       };
       // Whatever the server offers, including fields added later, must be covered here.
       const schema = buildSchema(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));

@@ -55,6 +55,7 @@ export const ConversationFields = graphql(`
     title
     createdAt
     unreadCount
+    unreadMentionCount
     members {
       ...UserFields
     }

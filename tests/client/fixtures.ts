@@ -35,6 +35,7 @@ export function conversation(overrides: Partial<Conversation> = {}): Conversatio
     title: null,
     createdAt: '2026-11-28T08:00:00.000Z',
     unreadCount: 0,
+    unreadMentionCount: 0,
     members: [
       { id: ME, username: 'me', displayName: 'Me', online: true, lastSeenAt: null },
       { id: OTHER, username: 'other', displayName: 'Other', online: false, lastSeenAt: null },

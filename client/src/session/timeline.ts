@@ -77,6 +77,7 @@ const MarkReadMutation = graphql(`
     markRead(conversationId: $conversationId, messageId: $messageId) {
       id
       unreadCount
+      unreadMentionCount
     }
   }
 `);
@@ -260,7 +261,12 @@ export function useTimeline(options: {
         const result = await client.mutation(MarkReadMutation, { conversationId, messageId }).toPromise();
         const conversation = result.data?.markRead;
         if (conversation) {
-          dispatch({ type: 'unreadCounted', conversationId, unreadCount: conversation.unreadCount });
+          dispatch({
+            type: 'unreadCounted',
+            conversationId,
+            unreadCount: conversation.unreadCount,
+            unreadMentionCount: conversation.unreadMentionCount,
+          });
         } else {
           checkAuth(result.error);
         }

@@ -381,8 +381,8 @@ async function dropDatabase(url: string, name: string): Promise<void> {
 
 const log = (line: string) => console.error(line);
 
-async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
+async function main(argv: string[]): Promise<number> {
+  const options = parseOptions(argv);
   const started = new Date();
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const runTag = `b${Date.now().toString(36).slice(-6)}`;
@@ -655,7 +655,30 @@ async function runGenerator(job: Job, pinning: Pinning, prefix: string): Promise
   return JSON.parse(readFileSync(resultPath, 'utf8')) as ResultRow[];
 }
 
-main().then(
+/**
+ * The search scenario (issue #16) is bench/search.ts, with its own seed, servers
+ * and tables: `--scenario search` runs it alone (its flags: `tsx bench/search.ts`),
+ * and a run of every scenario runs it last.
+ */
+async function mainWithSearch(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const flag = argv.findIndex((arg) => arg === '--scenario' || arg === '--scenarios');
+  const listed = flag >= 0 ? argv[flag + 1]!.split(',') : null;
+  const search = listed === null || listed.includes('search');
+  const others = listed?.filter((scenario) => scenario !== 'search') ?? null;
+  let code = 0;
+  if (others === null || others.length > 0) {
+    code = await main(others === null ? argv : argv.map((arg, index) => (index === flag + 1 ? others.join(',') : arg)));
+  }
+  if (search) {
+    const { runSearchBench, searchBenchOptions } = await import('./search.js');
+    const report = await runSearchBench(searchBenchOptions(others?.length ? [] : argv, argv.includes('--smoke')));
+    console.log(`\n### search\n\n${report}\n`);
+  }
+  return code;
+}
+
+mainWithSearch().then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error((error as Error).stack ?? error);

@@ -500,6 +500,10 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
         refreshToken: ['mutation { refreshToken { token } }', {}],
         blockUser: ['mutation ($u: ID!) { blockUser(userId: $u) { id } }', { u: insider.id }],
         unblockUser: ['mutation ($u: ID!) { unblockUser(userId: $u) { id } }', { u: insider.id }],
+        searchMessages: [
+          'query ($query: String!) { searchMessages(query: $query) { edges { node { id body } } } }',
+          { query: 'secret' },
+        ],
       };
       // Whatever the server offers, including fields added later, must be covered here.
       const schema = buildSchema(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));

@@ -32,6 +32,19 @@ export const MessageFields = graphql(`
       count
       reactedByMe
     }
+    replyTo {
+      id
+      body
+      deletedAt
+      sender {
+        id
+        displayName
+      }
+    }
+    mentions {
+      id
+      username
+    }
   }
 `);
 
@@ -43,6 +56,7 @@ export const ConversationFields = graphql(`
     createdAt
     unreadCount
     myRole
+    unreadMentionCount
     members {
       ...UserFields
     }

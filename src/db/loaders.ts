@@ -4,6 +4,7 @@
 import DataLoader from 'dataloader';
 import { type DataSource, In } from 'typeorm';
 import { Block, Conversation, Membership, Message, Reaction, User } from './entities/index.js';
+import { createMentionLoaders } from './mentions.js';
 
 export type ReactionGroup = { emoji: string; count: number; reactedByMe: boolean };
 
@@ -167,6 +168,8 @@ export function createLoaders(
       const counts = new Map(rows.map((row) => [Number(row.conversationId), Number(row.unread)]));
       return conversationIds.map((id) => counts.get(id) ?? 0);
     }),
+
+    ...createMentionLoaders(manager, viewer),
   };
 }
 

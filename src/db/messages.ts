@@ -2,11 +2,19 @@ import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Membership, Message, type MessageEvent, Reaction, User } from './entities/index.js';
 import { claimEventPosition, insertMessageEvent, insertMessageEvents } from './eventLog.js';
+import { forgetMentions, recordMentions, replaceMentions } from './mentions.js';
 import { isUniqueViolation, readCommitted, transaction } from './transaction.js';
 
 export type MessageChange = { message: Message; event: MessageEvent };
 
-export type NewMessage = { conversationId: number; senderId: number; body: string; clientMessageId: string | null };
+export type NewMessage = {
+  conversationId: number;
+  senderId: number;
+  body: string;
+  clientMessageId: string | null;
+  /** An earlier message of the same conversation (the caller checked it). */
+  replyToId?: number | null;
+};
 /**
  * The stored message; event is null when a retry returned an earlier one.
  * Null when the sender is not a member of the conversation when the write
@@ -134,6 +142,7 @@ async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[
       );
       // One statement; message ids are consecutive, in position order, as the lock is held.
       await manager.insert(Message, messages);
+      await recordMentions(manager, messages);
       const events = await insertMessageEvents(
         manager,
         messages.map((message, offset) => ({
@@ -245,6 +254,7 @@ export function editMessageBody(
     message.body = body;
     message.editedAt = new Date();
     await manager.update(Message, { id: messageId }, { body: message.body, editedAt: message.editedAt });
+    await replaceMentions(manager, message);
   });
 }
 
@@ -254,6 +264,7 @@ export function softDeleteMessage(dataSource: DataSource, messageId: number): Pr
     message.deletedAt = new Date();
     await manager.update(Message, { id: messageId }, { body: null, deletedAt: message.deletedAt });
     await manager.delete(Reaction, { messageId });
+    await forgetMentions(manager, messageId);
   });
 }
 

@@ -18,6 +18,7 @@ import { clientMessageId, emoji, messageBody } from './limits.js';
 import { decodeNumericCursor, encodeCursor, type PageArgs, parsePageArgs, toConnection } from './pagination.js';
 import { UserRef } from './user.js';
 import { refuseIfBlocked } from './block.js';
+import { requireReplyTarget } from './replyTarget.js';
 
 /** The message if the caller is a member of its conversation; otherwise NOT_FOUND. */
 export async function requireVisibleMessage(context: Context, messageGlobalId: string): Promise<Message> {
@@ -156,6 +157,7 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
       description:
         'Idempotency key chosen by the client. Sending again with the same\n(sender, conversation, clientMessageId) returns the first message and stores\nnothing new.',
     }),
+    replyToId: t.id({ description: 'A message of the same conversation.' }),
   }),
 });
 
@@ -196,11 +198,14 @@ builder.mutationFields((t) => ({
         requireMemberConversationId(context, String(input.conversationId)),
       ]);
       await refuseIfBlocked(context, conversationId);
+      const replyToId =
+        input.replyToId == null ? null : await requireReplyTarget(context, String(input.replyToId), conversationId);
       const stored = await storeMessage(context.dataSource, {
         conversationId,
         senderId: context.viewer!.id,
         body: input.body,
         clientMessageId: input.clientMessageId ?? null,
+        replyToId,
       });
       // The sender left while the send waited for the write: as for any non-member.
       if (!stored) throw notFound('Conversation');

@@ -42,6 +42,15 @@ describe('applyMessageEvent', () => {
     expect(applyMessageEvent(conversation(), 'CREATED', message(2), { viewerId: ME, seen: true }).unreadCount).toBe(0);
   });
 
+  it('counts unread mentions of the viewer apart, as it counts unread messages', () => {
+    const me = { id: ME, username: 'me' };
+    const other = { id: 'User:third', username: 'third' };
+    let next = applyMessageEvent(conversation(), 'CREATED', message(1, { mentions: [me] }), context);
+    next = applyMessageEvent(next, 'CREATED', message(2, { mentions: [other] }), context);
+    next = applyMessageEvent(next, 'CREATED', message(3, { mentions: [me] }), { viewerId: ME, seen: true });
+    expect([next.unreadCount, next.unreadMentionCount]).toEqual([2, 1]);
+  });
+
   it('counts a replayed event once, and an older one not at all', () => {
     const first = message(1);
     const second = message(2);

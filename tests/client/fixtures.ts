@@ -22,6 +22,8 @@ export function message(id: number, overrides: Partial<Message> & { from?: strin
     conversation: { id: CONVERSATION },
     sender: { id: from, username: from, displayName: from },
     reactions: [],
+    replyTo: null,
+    mentions: [],
     ...rest,
   };
 }
@@ -35,6 +37,7 @@ export function conversation(overrides: Partial<Conversation> = {}): Conversatio
     unreadCount: 0,
     myRole: 'MEMBER',
     memberships: [],
+    unreadMentionCount: 0,
     members: [
       { id: ME, username: 'me', displayName: 'Me', online: true, lastSeenAt: null },
       { id: OTHER, username: 'other', displayName: 'Other', online: false, lastSeenAt: null },

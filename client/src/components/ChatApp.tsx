@@ -11,7 +11,8 @@ import { errorCode } from '../lib/errors.js';
 import { type ConnectionEvents, createConnectionEvents, SessionProvider, useSession } from '../session.js';
 import { useTokenRefresh } from '../session/sessionToken.js';
 import { ConversationList } from './ConversationList.js';
-import { ConversationView } from './ConversationView.js';
+import { ConversationView, type Jump } from './ConversationView.js';
+import { MessageSearch } from './MessageSearch.js';
 import { NewConversation } from './NewConversation.js';
 import { ProfilePanel } from './ProfilePanel.js';
 
@@ -159,6 +160,7 @@ function ChatLayout({
     onSessionEnding(false);
     setLogOutError(result.error);
   };
+  const [jump, setJump] = useState<(Jump & { conversationId: string }) | null>(null);
 
   const unread = Object.values(session.state.conversations).reduce((sum, item) => sum + item.unreadCount, 0);
   useEffect(() => {
@@ -231,11 +233,22 @@ function ChatLayout({
             }}
           />
         )}
+        <MessageSearch
+          onOpen={(conversationId, messageId, words) => {
+            setJump({ conversationId, messageId, words, key: Date.now() });
+            open(conversationId);
+          }}
+        />
         <ConversationList activeId={activeId} />
       </aside>
       <main className="pane">
         {activeId ? (
-          <ConversationView key={activeId} conversationId={activeId} onBack={() => open(null)} />
+          <ConversationView
+            key={activeId}
+            conversationId={activeId}
+            onBack={() => open(null)}
+            jump={jump?.conversationId === activeId ? jump : null}
+          />
         ) : (
           <div className="pane-empty">
             <p>Pick a conversation, or start a new one.</p>

@@ -36,6 +36,14 @@ export function ConversationList({ activeId }: { activeId: string | null }) {
                     </span>
                     <span className="conversation-bottom">
                       <span className="conversation-preview">{lastMessagePreview(conversation, viewer.id)}</span>
+                      {conversation.unreadMentionCount > 0 && (
+                        <span
+                          className="badge mention-badge"
+                          aria-label={`${conversation.unreadMentionCount} unread mentions`}
+                        >
+                          @
+                        </span>
+                      )}
                       {unread > 0 && (
                         <span className="badge" aria-label={`${unread} unread`}>
                           {unread > 99 ? '99+' : unread}

@@ -2,7 +2,7 @@
 // messages are followed while at the bottom), who is typing, and the composer.
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { conversationTitle, isOnline, otherMember } from '../lib/conversations.js';
-import { newestMessage, timelineItems } from '../lib/timeline.js';
+import { type Message, newestMessage, timelineItems } from '../lib/timeline.js';
 import { typingText } from '../lib/typing.js';
 import { useSession } from '../session.js';
 import { useTypists } from '../session/presenceAndTyping.js';
@@ -17,7 +17,21 @@ const BOTTOM_SLACK_PX = 48;
 /** Older history is read when the view is scrolled this close to the top. */
 const LOAD_OLDER_AT_PX = 400;
 
-export function ConversationView({ conversationId, onBack }: { conversationId: string; onBack(): void }) {
+/** A message to bring into view (a search result), with the words to mark in it; `key` tells two jumps apart. */
+export type Jump = { messageId: string; words: string[]; key: number };
+
+/** How long a message brought into view stays highlighted. */
+const FLASH_MS = 2_500;
+
+export function ConversationView({
+  conversationId,
+  onBack,
+  jump,
+}: {
+  conversationId: string;
+  onBack(): void;
+  jump?: Jump | null;
+}) {
   const session = useSession();
   const { viewer, state } = session;
   const conversation = state.conversations[conversationId];
@@ -26,6 +40,7 @@ export function ConversationView({ conversationId, onBack }: { conversationId: s
   const { openConversation } = session;
   const [notFound, setNotFound] = useState(false);
   const [showDetails, setShowDetails] = useState(false);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
   const missing = notFound || (Boolean(timeline?.loaded) && !conversation);
 
   useEffect(() => {
@@ -73,7 +88,7 @@ export function ConversationView({ conversationId, onBack }: { conversationId: s
         )}
       </header>
       {conversation && showDetails && <ConversationDetails conversation={conversation} onLeft={onBack} />}
-      <MessageLog conversationId={conversationId} onError={setNotice} />
+      <MessageLog conversationId={conversationId} onError={setNotice} onReply={setReplyTo} jump={jump ?? null} />
       <SeenIndicator conversationId={conversationId} />
       <TypingIndicator conversationId={conversationId} />
       <Composer
@@ -81,12 +96,24 @@ export function ConversationView({ conversationId, onBack }: { conversationId: s
         notice={notice}
         onNotice={setNotice}
         pending={timeline?.pending ?? []}
+        replyTo={replyTo}
+        onCancelReply={() => setReplyTo(null)}
       />
     </section>
   );
 }
 
-function MessageLog({ conversationId, onError }: { conversationId: string; onError(error: string): void }) {
+function MessageLog({
+  conversationId,
+  onError,
+  onReply,
+  jump,
+}: {
+  conversationId: string;
+  onError(error: string): void;
+  onReply(message: Message): void;
+  jump: Jump | null;
+}) {
   const session = useSession();
   const { viewer, setSeenCheck, markRead, loadOlder } = session;
   const timeline = session.state.timelines[conversationId];
@@ -159,6 +186,36 @@ function MessageLog({ conversationId, onError }: { conversationId: string; onErr
     if (element.scrollHeight <= element.clientHeight) loadOlderIfNear();
   });
 
+  // Bringing a message into view (a reply's original, a search result): older pages are read until it is there.
+  const [target, setTarget] = useState<string | null>(null);
+  const [flashed, setFlashed] = useState<string | null>(null);
+  const [matched, setMatched] = useState<{ messageId: string; words: string[] } | null>(null);
+  useEffect(() => {
+    if (!jump) return;
+    setTarget(jump.messageId);
+    setMatched({ messageId: jump.messageId, words: jump.words });
+  }, [jump]);
+  useEffect(() => {
+    if (!target || !timeline?.loaded) return;
+    if (timeline.messages.some((message) => message.id === target)) {
+      const element = ref.current?.querySelector(`[data-message-id="${CSS.escape(target)}"]`);
+      element?.scrollIntoView({ block: 'center' });
+      atBottom.current = false;
+      setFlashed(target);
+      setTarget(null);
+    } else if (timeline.hasOlder) {
+      void loadOlder(conversationId);
+    } else {
+      setTarget(null);
+      onError('That message is no longer in this conversation.');
+    }
+  }, [target, timeline, loadOlder, conversationId, onError]);
+  useEffect(() => {
+    if (!flashed) return;
+    const timer = setTimeout(() => setFlashed(null), FLASH_MS);
+    return () => clearTimeout(timer);
+  }, [flashed]);
+
   const onScroll = () => {
     const wasAtBottom = atBottom.current;
     remember();
@@ -190,7 +247,16 @@ function MessageLog({ conversationId, onError }: { conversationId: string; onErr
         return (
           <div className="log-item" key={item.key}>
             {item.kind === 'message' ? (
-              <MessageItem message={item.message} showSender={showSender} onError={onError} />
+              <div className={item.message.id === flashed ? 'jump-target' : undefined}>
+                <MessageItem
+                  message={item.message}
+                  showSender={showSender}
+                  onError={onError}
+                  onReply={onReply}
+                  onShowOriginal={setTarget}
+                  matchedWords={matched?.messageId === item.message.id ? matched.words : undefined}
+                />
+              </div>
             ) : (
               <PendingItem pending={item.pending} conversationId={conversationId} />
             )}

@@ -3,14 +3,22 @@ import { type KeyboardEvent, useState } from 'react';
 import type { Message, PendingMessage } from '../lib/timeline.js';
 import { useSession } from '../session.js';
 import { EmojiPicker, formatFull, formatTime } from './bits.js';
+import { MarkedText } from './MarkedText.js';
+import { ReplyQuote } from './ReplyQuote.js';
 
 type Props = {
   message: Message;
   showSender: boolean;
   onError(error: string): void;
+  /** Starts a reply to this message in the composer. */
+  onReply?(message: Message): void;
+  /** Scrolls to the message this one replies to. */
+  onShowOriginal?(messageId: string): void;
+  /** Words a search matched, marked in the body. */
+  matchedWords?: readonly string[];
 };
 
-export function MessageItem({ message, showSender, onError }: Props) {
+export function MessageItem({ message, showSender, onError, onReply, onShowOriginal, matchedWords }: Props) {
   const session = useSession();
   const mine = message.sender.id === session.viewer.id;
   const deleted = Boolean(message.deletedAt) || message.body === null;
@@ -54,6 +62,7 @@ export function MessageItem({ message, showSender, onError }: Props) {
       {showSender && !mine && <span className="message-sender">{message.sender.displayName}</span>}
       <div className="message-row">
         <div className="bubble">
+          {message.replyTo && <ReplyQuote original={message.replyTo} onShow={onShowOriginal} />}
           {editing ? (
             <div className="edit-box">
               <textarea
@@ -74,7 +83,18 @@ export function MessageItem({ message, showSender, onError }: Props) {
               </div>
             </div>
           ) : (
-            <p className="message-body">{deleted ? 'This message was deleted' : message.body}</p>
+            <p className="message-body">
+              {deleted || message.body === null ? (
+                'This message was deleted'
+              ) : (
+                <MarkedText
+                  text={message.body}
+                  mentioned={message.mentions.map((user) => user.username)}
+                  viewerUsername={session.viewer.username}
+                  words={matchedWords}
+                />
+              )}
+            </p>
           )}
           <span className="message-meta">
             <time dateTime={message.createdAt} title={formatFull(message.createdAt)}>
@@ -111,6 +131,11 @@ export function MessageItem({ message, showSender, onError }: Props) {
                   <span aria-hidden="true">🗑</span>
                 </button>
               </>
+            )}
+            {onReply && (
+              <button type="button" className="icon-button" aria-label="Reply" onClick={() => onReply(message)}>
+                <span aria-hidden="true">↩</span>
+              </button>
             )}
             {picking && <EmojiPicker onPick={(emoji) => void react(emoji)} onClose={() => setPicking(false)} />}
           </div>

@@ -30,7 +30,7 @@ export type ChatAction =
   | { type: 'conversationsLoaded'; conversations: Conversation[] }
   | { type: 'conversationChanged'; conversation: Conversation }
   | { type: 'conversationLeft'; conversationId: string }
-  | { type: 'unreadCounted'; conversationId: string; unreadCount: number }
+  | { type: 'unreadCounted'; conversationId: string; unreadCount: number; unreadMentionCount?: number }
   /** An event from the subscription, or the reply to the viewer's own send, edit, delete or reaction. */
   | { type: 'messageEvent'; kind: MessageEventKind; message: Message; seen: boolean }
   | { type: 'sendStarted'; conversationId: string; pending: PendingMessage }
@@ -85,12 +85,22 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     }
     case 'unreadCounted': {
       const conversation = state.conversations[action.conversationId];
-      if (!conversation || conversation.unreadCount === action.unreadCount) return state;
+      const unreadMentionCount = action.unreadMentionCount ?? conversation?.unreadMentionCount;
+      if (
+        !conversation ||
+        (conversation.unreadCount === action.unreadCount && conversation.unreadMentionCount === unreadMentionCount)
+      ) {
+        return state;
+      }
       return {
         ...state,
         conversations: {
           ...state.conversations,
-          [conversation.id]: { ...conversation, unreadCount: action.unreadCount },
+          [conversation.id]: {
+            ...conversation,
+            unreadCount: action.unreadCount,
+            unreadMentionCount: unreadMentionCount!,
+          },
         },
       };
     }

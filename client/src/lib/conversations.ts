@@ -59,6 +59,10 @@ export function applyMessageEvent(
       ...conversation,
       lastMessage: message,
       unreadCount: countsAsUnread ? conversation.unreadCount + 1 : conversation.unreadCount,
+      unreadMentionCount:
+        countsAsUnread && message.mentions.some((user) => user.id === viewerId)
+          ? conversation.unreadMentionCount + 1
+          : conversation.unreadMentionCount,
     };
   }
   if (conversation.lastMessage?.id === message.id) return { ...conversation, lastMessage: message };

@@ -77,6 +77,7 @@ const MarkReadMutation = graphql(`
     markRead(conversationId: $conversationId, messageId: $messageId) {
       id
       unreadCount
+      unreadMentionCount
     }
   }
 `);
@@ -87,7 +88,8 @@ export type TimelineActions = {
   /** Reads the newest history once; false when the conversation does not exist for the viewer. */
   openConversation(conversationId: string): Promise<boolean>;
   loadOlder(conversationId: string): Promise<void>;
-  send(conversationId: string, body: string): void;
+  /** `replyToId`: the message of this conversation the send replies to. */
+  send(conversationId: string, body: string, replyToId?: string | null): void;
   retrySend(conversationId: string, clientMessageId: string): void;
   discardSend(conversationId: string, clientMessageId: string): void;
   editMessage(messageId: string, body: string): Promise<ActionResult>;
@@ -120,9 +122,9 @@ export function useTimeline(options: {
 
   useEffect(() => {
     const box = new Outbox<Message>({
-      async attempt({ conversationId, body, clientMessageId }) {
+      async attempt({ conversationId, body, clientMessageId, replyToId }) {
         const result = await client
-          .mutation(SendMessageMutation, { input: { conversationId, body, clientMessageId } })
+          .mutation(SendMessageMutation, { input: { conversationId, body, clientMessageId, replyToId } })
           .toPromise();
         if (result.data) return { kind: 'sent', value: result.data.sendMessage };
         if (!result.error) return { kind: 'transient', retryAfterMs: null };
@@ -218,14 +220,14 @@ export function useTimeline(options: {
           loadingOlder.current.delete(conversationId);
         }
       },
-      send(conversationId, body) {
+      send(conversationId, body, replyToId = null) {
         const clientMessageId = newClientMessageId();
         dispatch({
           type: 'sendStarted',
           conversationId,
           pending: { clientMessageId, body, createdAt: new Date().toISOString(), error: null },
         });
-        outbox.current?.enqueue({ conversationId, body, clientMessageId });
+        outbox.current?.enqueue({ conversationId, body, clientMessageId, replyToId });
       },
       retrySend(conversationId, clientMessageId) {
         // Same clientMessageId: if an earlier try was stored after all, the server returns it instead of a copy.
@@ -259,7 +261,12 @@ export function useTimeline(options: {
         const result = await client.mutation(MarkReadMutation, { conversationId, messageId }).toPromise();
         const conversation = result.data?.markRead;
         if (conversation) {
-          dispatch({ type: 'unreadCounted', conversationId, unreadCount: conversation.unreadCount });
+          dispatch({
+            type: 'unreadCounted',
+            conversationId,
+            unreadCount: conversation.unreadCount,
+            unreadMentionCount: conversation.unreadMentionCount,
+          });
         } else {
           checkAuth(result.error);
         }

@@ -34,4 +34,8 @@ export class Message {
 
   @Column({ type: 'datetime', precision: 3, nullable: true })
   deletedAt!: Date | null;
+
+  /** The earlier message of the same conversation this one replies to. */
+  @Column({ type: 'bigint', nullable: true, transformer: bigintColumn })
+  replyToId!: number | null;
 }

@@ -2,6 +2,7 @@ export { Conversation, type ConversationKind } from './Conversation.js';
 export { EventSequence } from './EventSequence.js';
 export { Membership, type MemberRole } from './Membership.js';
 export { Message } from './Message.js';
+export { MessageMention } from './MessageMention.js';
 export { MessageEvent, MESSAGE_EVENT_KINDS, type MessageEventKind } from './MessageEvent.js';
 export { Reaction } from './Reaction.js';
 export { User } from './User.js';
@@ -12,6 +13,7 @@ import { Conversation } from './Conversation.js';
 import { EventSequence } from './EventSequence.js';
 import { Membership } from './Membership.js';
 import { Message } from './Message.js';
+import { MessageMention } from './MessageMention.js';
 import { MessageEvent } from './MessageEvent.js';
 import { Reaction } from './Reaction.js';
 import { User } from './User.js';
@@ -28,4 +30,5 @@ export const entities = [
   EventSequence,
   Session,
   Block,
+  MessageMention,
 ];

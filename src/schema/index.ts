@@ -6,6 +6,7 @@ import './message.js';
 import './messageEvent.js';
 import './typing.js';
 import './presence.js';
+import './push.js';
 import './node.js';
 
 export const schema = builder.toSchema();

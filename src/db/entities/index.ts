@@ -13,5 +13,15 @@ import { Message } from './Message.js';
 import { MessageEvent } from './MessageEvent.js';
 import { Reaction } from './Reaction.js';
 import { User } from './User.js';
+import { pushEntities } from '../../push/entities.js';
 
-export const entities = [User, Conversation, Membership, Message, Reaction, MessageEvent, EventSequence];
+export const entities = [
+  User,
+  Conversation,
+  Membership,
+  Message,
+  Reaction,
+  MessageEvent,
+  EventSequence,
+  ...pushEntities,
+];

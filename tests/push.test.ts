@@ -14,6 +14,8 @@ import {
   type TestUser,
   uniqueName,
 } from './helpers/client.js';
+import { PushState } from '../src/push/entities.js';
+import { loadVapidKeys } from '../src/push/vapid.js';
 import { type FakePushService, type FakeSubscription, startFakePushService } from './helpers/pushService.js';
 import { SET_UPS, startServer, type TestServer } from './helpers/server.js';
 import { eventually, sleep } from './helpers/wait.js';
@@ -77,6 +79,19 @@ describe.each(SET_UPS)('push on $name', ({ database, options }) => {
     const result = await data(url, '{ pushConfig { vapidPublicKey } }');
     expect(result.pushConfig.vapidPublicKey).toMatch(/^[A-Za-z0-9_-]{87}$/);
     expect(Buffer.from(result.pushConfig.vapidPublicKey, 'base64url')[0]).toBe(4);
+  });
+
+  it('instances generating the VAPID keys at once all end up with one pair', async () => {
+    const { dataSource, config } = server.app.services;
+    const stored = await dataSource.manager.findOneByOrFail(PushState, { id: 1 });
+    await dataSource.manager.update(PushState, { id: 1 }, { vapidPublicKey: null, vapidPrivateKey: null });
+    try {
+      const pairs = await Promise.all(Array.from({ length: 5 }, () => loadVapidKeys(dataSource, config.push)));
+      expect(new Set(pairs.map((pair) => pair.publicKey)).size).toBe(1);
+      expect(new Set(pairs.map((pair) => pair.privateKey)).size).toBe(1);
+    } finally {
+      await dataSource.manager.update(PushState, { id: 1 }, stored);
+    }
   });
 
   it('an away member gets exactly one push per message with the contract payload; the sender, a connected member and a muted member get none', async () => {

@@ -2,7 +2,7 @@
 // and the layout: list and conversation side by side on wide screens, one at
 // a time on narrow ones (the URL hash says which conversation is open).
 import { useCallback, useEffect, useState } from 'react';
-import { Provider as UrqlProvider } from 'urql';
+import { Provider as UrqlProvider, useClient } from 'urql';
 import { graphql } from '../gql/index.js';
 import { type Api, createApi } from '../lib/api.js';
 import { onExpiry, tokenExpiry } from '../lib/auth.js';
@@ -12,6 +12,8 @@ import { type ConnectionEvents, createConnectionEvents, SessionProvider, useSess
 import { ConversationList } from './ConversationList.js';
 import { ConversationView } from './ConversationView.js';
 import { NewConversation } from './NewConversation.js';
+import { disablePush, onNotificationClick } from '../lib/push.js';
+import { NotificationsControl } from './NotificationsControl.js';
 
 const MeQuery = graphql(`
   query Me {
@@ -111,6 +113,8 @@ function ChatLayout({ onLogOut }: { onLogOut(): void }) {
   const session = useSession();
   const [activeId, open] = useOpenConversation();
   const [creating, setCreating] = useState(false);
+  const client = useClient();
+  useEffect(() => onNotificationClick(open), [open]);
 
   const unread = Object.values(session.state.conversations).reduce((sum, item) => sum + item.unreadCount, 0);
   useEffect(() => {
@@ -138,7 +142,11 @@ function ChatLayout({ onLogOut }: { onLogOut(): void }) {
             </span>
           </div>
           <div className="sidebar-actions">
-            <button type="button" className="button ghost small" onClick={onLogOut}>
+            <button
+              type="button"
+              className="button ghost small"
+              onClick={() => void disablePush(client).finally(onLogOut)}
+            >
               Log out
             </button>
             <button
@@ -151,6 +159,7 @@ function ChatLayout({ onLogOut }: { onLogOut(): void }) {
             </button>
           </div>
         </header>
+        <NotificationsControl />
         {creating && (
           <NewConversation
             onClose={() => setCreating(false)}

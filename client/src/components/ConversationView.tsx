@@ -9,6 +9,7 @@ import { useTypists } from '../session/presenceAndTyping.js';
 import { Avatar, formatFull, PresenceDot } from './bits.js';
 import { Composer } from './Composer.js';
 import { MessageItem, PendingItem } from './MessageItem.js';
+import { MuteToggle } from './MuteToggle.js';
 
 /** Within this many pixels of the end counts as "at the bottom". */
 const BOTTOM_SLACK_PX = 48;
@@ -58,6 +59,7 @@ export function ConversationView({ conversationId, onBack }: { conversationId: s
           <h2>{title || (missing ? 'Conversation not found' : 'Loading…')}</h2>
           {subtitle && <p className="conversation-subtitle">{subtitle}</p>}
         </div>
+        {conversation && <MuteToggle conversationId={conversationId} />}
       </header>
       <MessageLog conversationId={conversationId} onError={setNotice} />
       <TypingIndicator conversationId={conversationId} />

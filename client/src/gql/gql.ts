@@ -17,9 +17,14 @@ type Documents = {
     "\n  query Me {\n    me {\n      ...UserFields\n    }\n  }\n": typeof types.MeDocument,
     "\n  mutation SignUp($input: SignUpInput!) {\n    signUp(input: $input) {\n      token\n    }\n  }\n": typeof types.SignUpDocument,
     "\n  mutation LogIn($input: LogInInput!) {\n    logIn(input: $input) {\n      token\n    }\n  }\n": typeof types.LogInDocument,
+    "\n  query ConversationMuted($id: ID!) {\n    conversation(id: $id) {\n      id\n      muted\n    }\n  }\n": typeof types.ConversationMutedDocument,
+    "\n  mutation SetConversationMuted($id: ID!, $muted: Boolean!) {\n    setConversationMuted(conversationId: $id, muted: $muted) {\n      id\n      muted\n    }\n  }\n": typeof types.SetConversationMutedDocument,
     "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n": typeof types.UserFieldsFragmentDoc,
     "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n": typeof types.MessageFieldsFragmentDoc,
     "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    members {\n      ...UserFields\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n": typeof types.ConversationFieldsFragmentDoc,
+    "\n  query PushConfig {\n    pushConfig {\n      vapidPublicKey\n    }\n  }\n": typeof types.PushConfigDocument,
+    "\n  mutation RegisterPushSubscription($input: PushSubscriptionInput!) {\n    registerPushSubscription(input: $input)\n  }\n": typeof types.RegisterPushSubscriptionDocument,
+    "\n  mutation UnregisterPushSubscription($endpoint: String!) {\n    unregisterPushSubscription(endpoint: $endpoint)\n  }\n": typeof types.UnregisterPushSubscriptionDocument,
     "\n  query Conversations($first: Int!) {\n    conversations(first: $first) {\n      eventCursor\n      edges {\n        node {\n          ...ConversationFields\n        }\n      }\n    }\n  }\n": typeof types.ConversationsDocument,
     "\n  query Conversation($id: ID!) {\n    conversation(id: $id) {\n      ...ConversationFields\n    }\n  }\n": typeof types.ConversationDocument,
     "\n  subscription MessageEvents($after: String) {\n    messageEvents(after: $after) {\n      kind\n      cursor\n      message {\n        ...MessageFields\n      }\n    }\n  }\n": typeof types.MessageEventsDocument,
@@ -42,9 +47,14 @@ const documents: Documents = {
     "\n  query Me {\n    me {\n      ...UserFields\n    }\n  }\n": types.MeDocument,
     "\n  mutation SignUp($input: SignUpInput!) {\n    signUp(input: $input) {\n      token\n    }\n  }\n": types.SignUpDocument,
     "\n  mutation LogIn($input: LogInInput!) {\n    logIn(input: $input) {\n      token\n    }\n  }\n": types.LogInDocument,
+    "\n  query ConversationMuted($id: ID!) {\n    conversation(id: $id) {\n      id\n      muted\n    }\n  }\n": types.ConversationMutedDocument,
+    "\n  mutation SetConversationMuted($id: ID!, $muted: Boolean!) {\n    setConversationMuted(conversationId: $id, muted: $muted) {\n      id\n      muted\n    }\n  }\n": types.SetConversationMutedDocument,
     "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n": types.UserFieldsFragmentDoc,
     "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n": types.MessageFieldsFragmentDoc,
     "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    members {\n      ...UserFields\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n": types.ConversationFieldsFragmentDoc,
+    "\n  query PushConfig {\n    pushConfig {\n      vapidPublicKey\n    }\n  }\n": types.PushConfigDocument,
+    "\n  mutation RegisterPushSubscription($input: PushSubscriptionInput!) {\n    registerPushSubscription(input: $input)\n  }\n": types.RegisterPushSubscriptionDocument,
+    "\n  mutation UnregisterPushSubscription($endpoint: String!) {\n    unregisterPushSubscription(endpoint: $endpoint)\n  }\n": types.UnregisterPushSubscriptionDocument,
     "\n  query Conversations($first: Int!) {\n    conversations(first: $first) {\n      eventCursor\n      edges {\n        node {\n          ...ConversationFields\n        }\n      }\n    }\n  }\n": types.ConversationsDocument,
     "\n  query Conversation($id: ID!) {\n    conversation(id: $id) {\n      ...ConversationFields\n    }\n  }\n": types.ConversationDocument,
     "\n  subscription MessageEvents($after: String) {\n    messageEvents(after: $after) {\n      kind\n      cursor\n      message {\n        ...MessageFields\n      }\n    }\n  }\n": types.MessageEventsDocument,
@@ -93,6 +103,14 @@ export function graphql(source: "\n  mutation LogIn($input: LogInInput!) {\n    
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  query ConversationMuted($id: ID!) {\n    conversation(id: $id) {\n      id\n      muted\n    }\n  }\n"): (typeof documents)["\n  query ConversationMuted($id: ID!) {\n    conversation(id: $id) {\n      id\n      muted\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetConversationMuted($id: ID!, $muted: Boolean!) {\n    setConversationMuted(conversationId: $id, muted: $muted) {\n      id\n      muted\n    }\n  }\n"): (typeof documents)["\n  mutation SetConversationMuted($id: ID!, $muted: Boolean!) {\n    setConversationMuted(conversationId: $id, muted: $muted) {\n      id\n      muted\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n"): (typeof documents)["\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -102,6 +120,18 @@ export function graphql(source: "\n  fragment MessageFields on Message {\n    id
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    members {\n      ...UserFields\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n"): (typeof documents)["\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    members {\n      ...UserFields\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PushConfig {\n    pushConfig {\n      vapidPublicKey\n    }\n  }\n"): (typeof documents)["\n  query PushConfig {\n    pushConfig {\n      vapidPublicKey\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RegisterPushSubscription($input: PushSubscriptionInput!) {\n    registerPushSubscription(input: $input)\n  }\n"): (typeof documents)["\n  mutation RegisterPushSubscription($input: PushSubscriptionInput!) {\n    registerPushSubscription(input: $input)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UnregisterPushSubscription($endpoint: String!) {\n    unregisterPushSubscription(endpoint: $endpoint)\n  }\n"): (typeof documents)["\n  mutation UnregisterPushSubscription($endpoint: String!) {\n    unregisterPushSubscription(endpoint: $endpoint)\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -47,6 +47,10 @@ const MAX_RETRY_DELAY_MS = 15 * 60_000;
 /** How long a push service keeps a push for an offline browser (RFC 8030 TTL); at most a day. */
 export const PUSH_TTL_SECONDS = 86_400;
 
+/** Finished delivery rows are kept this long (for inspection), then deleted, checked this often. */
+const FINISHED_ROWS_KEPT_MS = 2 * 86_400_000;
+const PURGE_INTERVAL_MS = 3_600_000;
+
 const STATE_ROW_ID = 1;
 
 export class Pusher {
@@ -58,6 +62,7 @@ export class Pusher {
   private runAgain = false;
   private stopped = false;
   private readonly sending = new Set<Promise<void>>();
+  private lastPurge = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -122,6 +127,25 @@ export class Pusher {
     if (!(await this.holdLease())) return;
     await this.drainLog();
     await this.sendDue();
+    if (Date.now() - this.lastPurge > PURGE_INTERVAL_MS) await this.purge();
+  }
+
+  /**
+   * Deletes finished delivery rows after a while: once the position has moved
+   * past a message (in the transaction that wrote its rows) nothing plans it
+   * again, so only pending rows are needed for exactly once.
+   */
+  private async purge(): Promise<void> {
+    this.lastPurge = Date.now();
+    await this.dataSource.manager
+      .createQueryBuilder()
+      .delete()
+      .from(PushDelivery)
+      .where('status <> :pending AND createdAt < :before', {
+        pending: 'PENDING',
+        before: new Date(Date.now() - FINISHED_ROWS_KEPT_MS),
+      })
+      .execute();
   }
 
   /** Takes or renews the lease; false when another live instance holds it. */
@@ -229,6 +253,12 @@ export class Pusher {
       take: free,
     });
     for (const delivery of due) {
+      // Every try ended without an answer recorded (the instance died, or the database failed mid-way): give up.
+      if (delivery.attempts >= MAX_PUSH_ATTEMPTS) {
+        this.logger.warn({ messageId: delivery.messageId, subscriptionId: delivery.subscriptionId }, 'push given up');
+        await this.finish(delivery, 'FAILED');
+        continue;
+      }
       const claimed = await this.dataSource.manager
         .createQueryBuilder()
         .update(PushDelivery)

@@ -12,6 +12,7 @@ import { type Context, createContext, createSocketContext, newLoaders, type Serv
 import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import { renderGraphiQL } from './graphiql.js';
 import type { Logger } from './logger.js';
+import { startPush } from './push/index.js';
 import { RateLimiter } from './rateLimit.js';
 import { startRealtime } from './realtime/index.js';
 import { useSharedSubscriptionExecution } from './realtime/sharedExecution.js';
@@ -80,6 +81,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     logger,
     realtime,
     rateLimiter: new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger),
+    push: await startPush(dataSource, config.push, realtime, logger),
   };
   let stopping = false;
 
@@ -175,6 +177,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       server.closeAllConnections();
       await closed;
+      await services.push.stop();
       await realtime.stop();
       if (dataSource.isInitialized) await dataSource.destroy();
     },

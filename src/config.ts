@@ -20,6 +20,7 @@ const DEFAULT_RATE_RULES: RateRules = {
   logInPerUsername: { burst: 10, perSecond: 0.1 },
   connectPerIp: { burst: 30, perSecond: 3 },
   subscribePerSocket: { burst: 200, perSecond: 20 },
+  pushRegistration: { burst: 10, perSecond: 0.1 },
 };
 
 /** RATE_LIMIT_SEND_MESSAGE for sendMessage, and so on. */
@@ -31,6 +32,72 @@ const rateRulePattern = /^\s*(\d+)\s*,\s*(\d+(?:\.\d+)?)\s*$/;
 
 const durationPattern = /^(\d+)\s*(s|m|h|d)?$/;
 const durationUnits = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+// Web Push (issue #13). The VAPID keys are generated on first start and kept
+// in the database unless both are given here.
+const pushEnvironment = {
+  PUSH_ENABLED: z.enum(['true', 'false']).default('true'),
+  PUSH_VAPID_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{87}$/, 'must be an uncompressed P-256 public key, base64url (87 characters)')
+    .optional(),
+  PUSH_VAPID_PRIVATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a P-256 private key, base64url (43 characters)')
+    .optional(),
+  PUSH_VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:.+|https:\/\/.+)$/, 'must be a mailto: or https: URL')
+    .default('mailto:push@chat.invalid'),
+  PUSH_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
+  PUSH_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  PUSH_PREVIEW: z.enum(['true', 'false']).default('true'),
+  PUSH_ENDPOINT_HOSTS: z
+    .string()
+    .transform((list) =>
+      list
+        .split(',')
+        .map((host) => host.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .default([]),
+};
+
+export type PushConfig = {
+  /** False: no VAPID key is offered and nothing is pushed. */
+  enabled: boolean;
+  /** Both keys from the environment (base64url), or null to use the pair stored in the database. */
+  vapidKeys: { publicKey: string; privateKey: string } | null;
+  /** The contact the push services see in the VAPID JWT (`sub`). */
+  vapidSubject: string;
+  /** Plain-http endpoints on 127.0.0.1/localhost are accepted (tests, local push services). */
+  allowLoopback: boolean;
+  /** A member who reads a message (or comes online) within this time is not pushed. */
+  delayMs: number;
+  /** False: the payload's body is null, so message text never transits push services. */
+  preview: boolean;
+  /** Endpoint hosts accepted (a leading dot allows subdomains); empty accepts any. */
+  endpointHosts: string[];
+};
+
+function pushConfig(values: z.infer<typeof environmentSchema>): PushConfig {
+  const publicKey = values.PUSH_VAPID_PUBLIC_KEY;
+  const privateKey = values.PUSH_VAPID_PRIVATE_KEY;
+  if ((publicKey === undefined) !== (privateKey === undefined)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  PUSH_VAPID_PUBLIC_KEY, PUSH_VAPID_PRIVATE_KEY: set both or neither',
+    );
+  }
+  return {
+    enabled: values.PUSH_ENABLED === 'true',
+    vapidKeys: publicKey && privateKey ? { publicKey, privateKey } : null,
+    vapidSubject: values.PUSH_VAPID_SUBJECT,
+    allowLoopback: values.PUSH_ALLOW_LOOPBACK === 'true',
+    delayMs: values.PUSH_DELAY_MS,
+    preview: values.PUSH_PREVIEW === 'true',
+    endpointHosts: values.PUSH_ENDPOINT_HOSTS,
+  };
+}
 
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -81,6 +148,7 @@ const environmentSchema = z.object({
       'must be a comma-separated list of origins such as https://chat.example.com',
     )
     .default([]),
+  ...pushEnvironment,
 });
 
 export type Config = {
@@ -103,6 +171,7 @@ export type Config = {
   rateRules: RateRules;
   /** Browser origins besides the server's own that may open a WebSocket (localhost too outside production). */
   allowedOrigins: string[];
+  push: PushConfig;
 };
 
 export class ConfigError extends Error {
@@ -152,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ) as RateRules,
     exposeSchema: values.EXPOSE_SCHEMA ? values.EXPOSE_SCHEMA === 'true' : values.NODE_ENV !== 'production',
     serverTiming: values.SERVER_TIMING ? values.SERVER_TIMING === 'true' : values.NODE_ENV !== 'production',
+    push: pushConfig(values),
   };
 }
 

@@ -4,6 +4,7 @@ import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
 import type { Logger } from './logger.js';
+import type { PushService } from './push/index.js';
 import type { RateLimiter } from './rateLimit.js';
 import type { Realtime } from './realtime/index.js';
 
@@ -16,6 +17,7 @@ export type Services = {
   logger: Logger;
   realtime: Realtime;
   rateLimiter: RateLimiter;
+  push: PushService;
 };
 
 export type Viewer = { id: number };

@@ -21,6 +21,7 @@ export const RATE_LIMITED_ACTIONS = [
   'logInPerUsername',
   'connectPerIp',
   'subscribePerSocket',
+  'pushRegistration',
 ] as const;
 export type RateLimitedAction = (typeof RATE_LIMITED_ACTIONS)[number];
 export type RateRules = Record<RateLimitedAction, RateRule>;

@@ -13,6 +13,7 @@ import './groupAdmin.js';
 import './readMarker.js';
 import './account.js';
 import './block.js';
+import './push.js';
 import './node.js';
 
 export const schema = builder.toSchema();

@@ -77,6 +77,8 @@ export async function startServer(database: DatabaseKind, options: StartOptions 
     // Servers of concurrent tests may share one Redis: keep their keys and channels apart.
     REDIS_KEY_PREFIX: `${name}:`,
     ...UNLIMITED_RATES,
+    // The pusher polls the database on its own timer, which would blur the query counts some tests take; tests/push*.test.ts turn it on.
+    PUSH_ENABLED: 'false',
     ...env,
   });
   const queries: string[] = [];

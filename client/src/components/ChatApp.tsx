@@ -2,7 +2,7 @@
 // and the layout: list and conversation side by side on wide screens, one at
 // a time on narrow ones (the URL hash says which conversation is open).
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Provider as UrqlProvider } from 'urql';
+import { Provider as UrqlProvider, useClient } from 'urql';
 import { graphql } from '../gql/index.js';
 import { type Api, createApi } from '../lib/api.js';
 import { onExpiry, tokenExpiry } from '../lib/auth.js';
@@ -15,6 +15,8 @@ import { ConversationView, type Jump } from './ConversationView.js';
 import { MessageSearch } from './MessageSearch.js';
 import { NewConversation } from './NewConversation.js';
 import { ProfilePanel } from './ProfilePanel.js';
+import { disablePush, onNotificationClick } from '../lib/push.js';
+import { NotificationsControl } from './NotificationsControl.js';
 
 const MeQuery = graphql(`
   query Me {
@@ -144,23 +146,28 @@ function ChatLayout({
   const session = useSession();
   const [activeId, open] = useOpenConversation();
   const [creating, setCreating] = useState(false);
+  const client = useClient();
   const [editingProfile, setEditingProfile] = useState(false);
   const [logOutError, setLogOutError] = useState<string | null>(null);
 
   // The server revokes the session first (its sockets close), then the token is forgotten here.
+  // Push is unregistered while the token still works.
   const logOut = async () => {
     onSessionEnding(true);
+    await disablePush(client);
     await session.logOut();
     onLogOut();
   };
   const logOutEverywhere = async () => {
     onSessionEnding(true);
+    await disablePush(client);
     const result = await session.logOutEverywhere();
     if (result.ok) return onLogOut();
     onSessionEnding(false);
     setLogOutError(result.error);
   };
   const [jump, setJump] = useState<(Jump & { conversationId: string }) | null>(null);
+  useEffect(() => onNotificationClick(open), [open]);
 
   const unread = Object.values(session.state.conversations).reduce((sum, item) => sum + item.unreadCount, 0);
   useEffect(() => {
@@ -224,6 +231,7 @@ function ChatLayout({
             onPasswordChanged={onNewSession}
           />
         )}
+        <NotificationsControl />
         {creating && (
           <NewConversation
             onClose={() => setCreating(false)}

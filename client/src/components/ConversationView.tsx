@@ -11,6 +11,7 @@ import { ConversationDetails } from './ConversationDetails.js';
 import { Avatar, formatFull, PresenceDot } from './bits.js';
 import { Composer } from './Composer.js';
 import { MessageItem, PendingItem } from './MessageItem.js';
+import { MuteToggle } from './MuteToggle.js';
 
 /** Within this many pixels of the end counts as "at the bottom". */
 const BOTTOM_SLACK_PX = 48;
@@ -86,6 +87,7 @@ export function ConversationView({
             {conversation.kind === 'GROUP' ? 'Group details' : 'Conversation details'}
           </button>
         )}
+        {conversation && <MuteToggle conversationId={conversationId} />}
       </header>
       {conversation && showDetails && <ConversationDetails conversation={conversation} onLeft={onBack} />}
       <MessageLog conversationId={conversationId} onError={setNotice} onReply={setReplyTo} jump={jump ?? null} />

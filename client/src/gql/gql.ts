@@ -18,9 +18,14 @@ type Documents = {
     "\n  mutation SignUp($input: SignUpInput!) {\n    signUp(input: $input) {\n      token\n    }\n  }\n": typeof types.SignUpDocument,
     "\n  mutation LogIn($input: LogInInput!) {\n    logIn(input: $input) {\n      token\n    }\n  }\n": typeof types.LogInDocument,
     "\n  query SearchMessages($query: String!, $first: Int!, $after: String) {\n    searchMessages(query: $query, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          body\n          createdAt\n          conversation {\n            id\n          }\n          sender {\n            id\n            displayName\n          }\n          mentions {\n            id\n            username\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.SearchMessagesDocument,
+    "\n  query ConversationMuted($id: ID!) {\n    conversation(id: $id) {\n      id\n      muted\n    }\n  }\n": typeof types.ConversationMutedDocument,
+    "\n  mutation SetConversationMuted($id: ID!, $muted: Boolean!) {\n    setConversationMuted(conversationId: $id, muted: $muted) {\n      id\n      muted\n    }\n  }\n": typeof types.SetConversationMutedDocument,
     "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n": typeof types.UserFieldsFragmentDoc,
     "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n    replyTo {\n      id\n      body\n      deletedAt\n      sender {\n        id\n        displayName\n      }\n    }\n    mentions {\n      id\n      username\n    }\n  }\n": typeof types.MessageFieldsFragmentDoc,
     "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    myRole\n    unreadMentionCount\n    members {\n      ...UserFields\n    }\n    memberships {\n      role\n      joinedAt\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n": typeof types.ConversationFieldsFragmentDoc,
+    "\n  query PushConfig {\n    pushConfig {\n      vapidPublicKey\n    }\n  }\n": typeof types.PushConfigDocument,
+    "\n  mutation RegisterPushSubscription($input: PushSubscriptionInput!) {\n    registerPushSubscription(input: $input)\n  }\n": typeof types.RegisterPushSubscriptionDocument,
+    "\n  mutation UnregisterPushSubscription($endpoint: String!) {\n    unregisterPushSubscription(endpoint: $endpoint)\n  }\n": typeof types.UnregisterPushSubscriptionDocument,
     "\n  mutation UpdateProfile($displayName: String!) {\n    updateProfile(displayName: $displayName) {\n      ...UserFields\n    }\n  }\n": typeof types.UpdateProfileDocument,
     "\n  mutation ChangePassword($currentPassword: String!, $newPassword: String!) {\n    changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {\n      token\n    }\n  }\n": typeof types.ChangePasswordDocument,
     "\n  mutation LogOut {\n    logOut\n  }\n": typeof types.LogOutDocument,
@@ -58,9 +63,14 @@ const documents: Documents = {
     "\n  mutation SignUp($input: SignUpInput!) {\n    signUp(input: $input) {\n      token\n    }\n  }\n": types.SignUpDocument,
     "\n  mutation LogIn($input: LogInInput!) {\n    logIn(input: $input) {\n      token\n    }\n  }\n": types.LogInDocument,
     "\n  query SearchMessages($query: String!, $first: Int!, $after: String) {\n    searchMessages(query: $query, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          body\n          createdAt\n          conversation {\n            id\n          }\n          sender {\n            id\n            displayName\n          }\n          mentions {\n            id\n            username\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.SearchMessagesDocument,
+    "\n  query ConversationMuted($id: ID!) {\n    conversation(id: $id) {\n      id\n      muted\n    }\n  }\n": types.ConversationMutedDocument,
+    "\n  mutation SetConversationMuted($id: ID!, $muted: Boolean!) {\n    setConversationMuted(conversationId: $id, muted: $muted) {\n      id\n      muted\n    }\n  }\n": types.SetConversationMutedDocument,
     "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n": types.UserFieldsFragmentDoc,
     "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n    replyTo {\n      id\n      body\n      deletedAt\n      sender {\n        id\n        displayName\n      }\n    }\n    mentions {\n      id\n      username\n    }\n  }\n": types.MessageFieldsFragmentDoc,
     "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    myRole\n    unreadMentionCount\n    members {\n      ...UserFields\n    }\n    memberships {\n      role\n      joinedAt\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n": types.ConversationFieldsFragmentDoc,
+    "\n  query PushConfig {\n    pushConfig {\n      vapidPublicKey\n    }\n  }\n": types.PushConfigDocument,
+    "\n  mutation RegisterPushSubscription($input: PushSubscriptionInput!) {\n    registerPushSubscription(input: $input)\n  }\n": types.RegisterPushSubscriptionDocument,
+    "\n  mutation UnregisterPushSubscription($endpoint: String!) {\n    unregisterPushSubscription(endpoint: $endpoint)\n  }\n": types.UnregisterPushSubscriptionDocument,
     "\n  mutation UpdateProfile($displayName: String!) {\n    updateProfile(displayName: $displayName) {\n      ...UserFields\n    }\n  }\n": types.UpdateProfileDocument,
     "\n  mutation ChangePassword($currentPassword: String!, $newPassword: String!) {\n    changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {\n      token\n    }\n  }\n": types.ChangePasswordDocument,
     "\n  mutation LogOut {\n    logOut\n  }\n": types.LogOutDocument,
@@ -127,6 +137,14 @@ export function graphql(source: "\n  query SearchMessages($query: String!, $firs
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  query ConversationMuted($id: ID!) {\n    conversation(id: $id) {\n      id\n      muted\n    }\n  }\n"): (typeof documents)["\n  query ConversationMuted($id: ID!) {\n    conversation(id: $id) {\n      id\n      muted\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetConversationMuted($id: ID!, $muted: Boolean!) {\n    setConversationMuted(conversationId: $id, muted: $muted) {\n      id\n      muted\n    }\n  }\n"): (typeof documents)["\n  mutation SetConversationMuted($id: ID!, $muted: Boolean!) {\n    setConversationMuted(conversationId: $id, muted: $muted) {\n      id\n      muted\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n"): (typeof documents)["\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -136,6 +154,18 @@ export function graphql(source: "\n  fragment MessageFields on Message {\n    id
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    myRole\n    unreadMentionCount\n    members {\n      ...UserFields\n    }\n    memberships {\n      role\n      joinedAt\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n"): (typeof documents)["\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    myRole\n    unreadMentionCount\n    members {\n      ...UserFields\n    }\n    memberships {\n      role\n      joinedAt\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PushConfig {\n    pushConfig {\n      vapidPublicKey\n    }\n  }\n"): (typeof documents)["\n  query PushConfig {\n    pushConfig {\n      vapidPublicKey\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RegisterPushSubscription($input: PushSubscriptionInput!) {\n    registerPushSubscription(input: $input)\n  }\n"): (typeof documents)["\n  mutation RegisterPushSubscription($input: PushSubscriptionInput!) {\n    registerPushSubscription(input: $input)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UnregisterPushSubscription($endpoint: String!) {\n    unregisterPushSubscription(endpoint: $endpoint)\n  }\n"): (typeof documents)["\n  mutation UnregisterPushSubscription($endpoint: String!) {\n    unregisterPushSubscription(endpoint: $endpoint)\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

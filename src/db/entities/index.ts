@@ -19,6 +19,7 @@ import { Reaction } from './Reaction.js';
 import { User } from './User.js';
 import { Session } from './Session.js';
 import { Block } from './Block.js';
+import { pushEntities } from '../../push/entities.js';
 
 export const entities = [
   User,
@@ -31,4 +32,5 @@ export const entities = [
   Session,
   Block,
   MessageMention,
+  ...pushEntities,
 ];

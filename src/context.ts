@@ -1,4 +1,6 @@
 import type { DataSource } from 'typeorm';
+import type { StagedUploads } from './attachments/multipart.js';
+import type { AttachmentService } from './attachments/service.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
@@ -14,6 +16,7 @@ export type Services = {
   logger: Logger;
   realtime: Realtime;
   rateLimiter: RateLimiter;
+  attachments: AttachmentService;
 };
 
 export type Viewer = { id: number };
@@ -27,6 +30,8 @@ export type Context = Services & {
   clientIp: string;
   /** On a WebSocket: disconnects a subscriber that fell too far behind (it resumes from its cursor). */
   disconnectSlowConsumer?: () => void;
+  /** The files of a multipart request, by the token in their File variables. */
+  uploads?: StagedUploads;
 };
 
 /**

@@ -1,12 +1,20 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Membership, Message, type MessageEvent, Reaction, User } from './entities/index.js';
+import { claimAttachments } from './attachments.js';
 import { claimEventPosition, insertMessageEvent, insertMessageEvents } from './eventLog.js';
 import { isUniqueViolation, readCommitted, transaction } from './transaction.js';
 
 export type MessageChange = { message: Message; event: MessageEvent };
 
-export type NewMessage = { conversationId: number; senderId: number; body: string; clientMessageId: string | null };
+export type NewMessage = {
+  conversationId: number;
+  senderId: number;
+  body: string | null;
+  clientMessageId: string | null;
+  /** Uploads the message claims in its transaction (db/attachments.ts). */
+  attachmentIds?: readonly number[];
+};
 /**
  * The stored message; event is null when a retry returned an earlier one.
  * Null when the sender is not a member of the conversation when the write
@@ -129,11 +137,15 @@ async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[
       });
       if (stored.length === 0) return; // the positions claimed stay unused: gaps are harmless
       const createdAt = new Date();
-      const messages = stored.map((index) =>
-        manager.create(Message, { ...sends[index]!, createdAt, editedAt: null, deletedAt: null }),
-      );
+      const messages = stored.map((index) => {
+        const { attachmentIds: _claims, ...send } = sends[index]!;
+        return manager.create(Message, { ...send, createdAt, editedAt: null, deletedAt: null });
+      });
       // One statement; message ids are consecutive, in position order, as the lock is held.
       await manager.insert(Message, messages);
+      for (const [offset, index] of stored.entries()) {
+        await claimAttachments(manager, messages[offset]!, sends[index]!.attachmentIds ?? []);
+      }
       const events = await insertMessageEvents(
         manager,
         messages.map((message, offset) => ({

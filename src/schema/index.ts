@@ -4,6 +4,7 @@ import './conversation.js';
 import './conversationEvent.js';
 import './message.js';
 import './messageEvent.js';
+import './attachment.js';
 import './typing.js';
 import './presence.js';
 import './node.js';

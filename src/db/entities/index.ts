@@ -1,3 +1,4 @@
+export { Attachment, type AttachmentKind } from './Attachment.js';
 export { Conversation, type ConversationKind } from './Conversation.js';
 export { EventSequence } from './EventSequence.js';
 export { Membership } from './Membership.js';
@@ -6,6 +7,7 @@ export { MessageEvent, MESSAGE_EVENT_KINDS, type MessageEventKind } from './Mess
 export { Reaction } from './Reaction.js';
 export { User } from './User.js';
 
+import { Attachment } from './Attachment.js';
 import { Conversation } from './Conversation.js';
 import { EventSequence } from './EventSequence.js';
 import { Membership } from './Membership.js';
@@ -14,4 +16,4 @@ import { MessageEvent } from './MessageEvent.js';
 import { Reaction } from './Reaction.js';
 import { User } from './User.js';
 
-export const entities = [User, Conversation, Membership, Message, Reaction, MessageEvent, EventSequence];
+export const entities = [User, Conversation, Membership, Message, Reaction, MessageEvent, EventSequence, Attachment];

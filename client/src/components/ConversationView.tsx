@@ -1,27 +1,14 @@
 // One conversation: header, the message log (history scrolls back, new
 // messages are followed while at the bottom), who is typing, and the composer.
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { useClient } from 'urql';
-import { graphql } from '../gql/index.js';
 import { conversationTitle, isOnline, otherMember } from '../lib/conversations.js';
 import { newestMessage, timelineItems } from '../lib/timeline.js';
-import { typingText, type Typists, withoutExpired, withoutTypist, withTypist } from '../lib/typing.js';
+import { typingText } from '../lib/typing.js';
 import { useSession } from '../session.js';
+import { useTypists } from '../session/presenceAndTyping.js';
 import { Avatar, formatFull, PresenceDot } from './bits.js';
 import { Composer } from './Composer.js';
 import { MessageItem, PendingItem } from './MessageItem.js';
-
-const TypingSubscription = graphql(`
-  subscription Typing($conversationId: ID!) {
-    typing(conversationId: $conversationId) {
-      typing
-      user {
-        id
-        displayName
-      }
-    }
-  }
-`);
 
 /** Within this many pixels of the end counts as "at the bottom". */
 const BOTTOM_SLACK_PX = 48;
@@ -199,36 +186,10 @@ function MessageLog({ conversationId, onError }: { conversationId: string; onErr
   );
 }
 
-/** How often expired typing states are cleared (a lost typing=false must not linger). */
-const TYPING_SWEEP_MS = 1_000;
-
 function TypingIndicator({ conversationId }: { conversationId: string }) {
-  const client = useClient();
   const { state } = useSession();
-  const [typists, setTypists] = useState<Typists>({});
-
-  useEffect(() => {
-    setTypists({});
-    const subscription = client.subscription(TypingSubscription, { conversationId }).subscribe((result) => {
-      const event = result.data?.typing;
-      if (!event) return;
-      setTypists((current) =>
-        event.typing ? withTypist(current, event.user, Date.now()) : withoutTypist(current, event.user.id),
-      );
-    });
-    const sweep = setInterval(() => setTypists((current) => withoutExpired(current, Date.now())), TYPING_SWEEP_MS);
-    return () => {
-      subscription.unsubscribe();
-      clearInterval(sweep);
-    };
-  }, [client, conversationId]);
-
-  // Sending a message ends typing (the server says so too, but the message may arrive first).
   const timeline = state.timelines[conversationId];
-  const newest = timeline ? newestMessage(timeline) : undefined;
-  useEffect(() => {
-    if (newest) setTypists((current) => withoutTypist(current, newest.sender.id));
-  }, [newest]);
+  const typists = useTypists(conversationId, timeline ? newestMessage(timeline) : undefined);
 
   return (
     <p className="typing-indicator" aria-live="polite">

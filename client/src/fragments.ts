@@ -32,6 +32,17 @@ export const MessageFields = graphql(`
       count
       reactedByMe
     }
+    attachments {
+      id
+      kind
+      filename
+      contentType
+      byteSize
+      width
+      height
+      url
+      thumbnailUrl
+    }
   }
 `);
 

@@ -22,6 +22,7 @@ export function message(id: number, overrides: Partial<Message> & { from?: strin
     conversation: { id: CONVERSATION },
     sender: { id: from, username: from, displayName: from },
     reactions: [],
+    attachments: [],
     ...rest,
   };
 }

@@ -2,6 +2,7 @@
 import { type KeyboardEvent, useState } from 'react';
 import type { Message, PendingMessage } from '../lib/timeline.js';
 import { useSession } from '../session.js';
+import { MessageAttachments } from './Attachments.js';
 import { EmojiPicker, formatFull, formatTime } from './bits.js';
 
 type Props = {
@@ -13,7 +14,7 @@ type Props = {
 export function MessageItem({ message, showSender, onError }: Props) {
   const session = useSession();
   const mine = message.sender.id === session.viewer.id;
-  const deleted = Boolean(message.deletedAt) || message.body === null;
+  const deleted = Boolean(message.deletedAt);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState('');
   const [picking, setPicking] = useState(false);
@@ -74,7 +75,12 @@ export function MessageItem({ message, showSender, onError }: Props) {
               </div>
             </div>
           ) : (
-            <p className="message-body">{deleted ? 'This message was deleted' : message.body}</p>
+            <>
+              {(deleted || message.body !== null) && (
+                <p className="message-body">{deleted ? 'This message was deleted' : message.body}</p>
+              )}
+              {!deleted && <MessageAttachments attachments={message.attachments} />}
+            </>
           )}
           <span className="message-meta">
             <time dateTime={message.createdAt} title={formatFull(message.createdAt)}>

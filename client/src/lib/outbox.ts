@@ -21,7 +21,7 @@ const DEFINITE_CODES = new Set([
   'PAYLOAD_TOO_LARGE',
 ]);
 
-export type QueuedSend = { conversationId: string; clientMessageId: string; body: string };
+export type QueuedSend = { conversationId: string; clientMessageId: string; body: string; attachmentIds?: string[] };
 
 /** What one try came to. */
 export type Attempt<T> =

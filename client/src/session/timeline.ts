@@ -87,7 +87,7 @@ export type TimelineActions = {
   /** Reads the newest history once; false when the conversation does not exist for the viewer. */
   openConversation(conversationId: string): Promise<boolean>;
   loadOlder(conversationId: string): Promise<void>;
-  send(conversationId: string, body: string): void;
+  send(conversationId: string, body: string, attachmentIds?: string[]): void;
   retrySend(conversationId: string, clientMessageId: string): void;
   discardSend(conversationId: string, clientMessageId: string): void;
   editMessage(messageId: string, body: string): Promise<ActionResult>;
@@ -120,10 +120,9 @@ export function useTimeline(options: {
 
   useEffect(() => {
     const box = new Outbox<Message>({
-      async attempt({ conversationId, body, clientMessageId }) {
-        const result = await client
-          .mutation(SendMessageMutation, { input: { conversationId, body, clientMessageId } })
-          .toPromise();
+      async attempt({ conversationId, body, clientMessageId, attachmentIds }) {
+        const input = { conversationId, body: body || null, clientMessageId, attachmentIds: attachmentIds ?? [] };
+        const result = await client.mutation(SendMessageMutation, { input }).toPromise();
         if (result.data) return { kind: 'sent', value: result.data.sendMessage };
         if (!result.error) return { kind: 'transient', retryAfterMs: null };
         checkAuth(result.error);
@@ -218,14 +217,19 @@ export function useTimeline(options: {
           loadingOlder.current.delete(conversationId);
         }
       },
-      send(conversationId, body) {
+      send(conversationId, body, attachmentIds = []) {
         const clientMessageId = newClientMessageId();
         dispatch({
           type: 'sendStarted',
           conversationId,
-          pending: { clientMessageId, body, createdAt: new Date().toISOString(), error: null },
+          pending: {
+            clientMessageId,
+            body: body || `📎 ${attachmentIds.length} file${attachmentIds.length === 1 ? '' : 's'}`,
+            createdAt: new Date().toISOString(),
+            error: null,
+          },
         });
-        outbox.current?.enqueue({ conversationId, body, clientMessageId });
+        outbox.current?.enqueue({ conversationId, body, clientMessageId, attachmentIds });
       },
       retrySend(conversationId, clientMessageId) {
         // Same clientMessageId: if an earlier try was stored after all, the server returns it instead of a copy.

@@ -392,7 +392,20 @@ describe.each(SET_UPS)('attachments on $name', ({ name, database, options }) => 
     const tampered = mine.url.replace(/v=\d+/, `v=${decodeGlobalID(bob.id).id}`);
     expect((await fetch(new URL(tampered, first.url))).status).toBe(403);
 
+    // node(id) answers the uploader only while unsent.
+    const node = `query ($id: ID!) { node(id: $id) { id ... on Attachment { filename } } }`;
+    expect((await data(first.graphqlUrl, node, { id: mine.id }, alice.token)).node).toEqual({
+      id: mine.id,
+      filename: 'a.txt',
+    });
+    expect((await data(first.graphqlUrl, node, { id: mine.id }, bob.token)).node).toBeNull();
+
     const sent = await sendWith(second.graphqlUrl, alice, direct, [mine.id], 'ok');
+    expect((await data(first.graphqlUrl, node, { id: mine.id }, bob.token)).node).toEqual({
+      id: mine.id,
+      filename: 'a.txt',
+    });
+    expect((await data(first.graphqlUrl, node, { id: mine.id }, carol.token)).node).toBeNull();
     expect(sent.errors).toBeUndefined();
     const twice = await sendWith(first.graphqlUrl, alice, direct, [mine.id], 'again');
     expect(errorCode(twice)).toBe('CONFLICT');

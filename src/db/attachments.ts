@@ -71,7 +71,7 @@ export function messageAttachmentsLoader(dataSource: DataSource, requestKey: obj
 }
 
 /**
- * Whether `userId` may download the attachment now: a member of its
+ * Whether `userId` may see (node) or download the attachment now: a member of its
  * conversation, and the message is not deleted (an unsent upload: its uploader
  * only). Null when not.
  */

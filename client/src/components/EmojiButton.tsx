@@ -9,7 +9,7 @@ const Picker = lazy(async () => {
   return {
     default: ({ onPick }: { onPick(emoji: string): void }) => (
       <EmojiPicker.Root
-        className="emoji-picker"
+        className="composer-emoji-picker"
         emojibaseUrl={`${import.meta.env.BASE_URL}emojibase`}
         columns={8}
         onEmojiSelect={(emoji) => onPick(emoji.emoji)}

@@ -2,6 +2,7 @@
 // the test runner and a compiled build.
 import { InitialSchema1795000000000 } from './1795000000000-InitialSchema.js';
 import { IdempotencyPerConversation1795100000000 } from './1795100000000-IdempotencyPerConversation.js';
+import { Attachments1796000000000 } from './1796000000000-Attachments.js';
 import { GroupsAndSessions1796100000000 } from './1796100000000-GroupsAndSessions.js';
 import { RepliesMentionsSearch1796200000000 } from './1796200000000-RepliesMentionsSearch.js';
 import { PushNotifications1796400000000 } from './1796400000000-PushNotifications.js';
@@ -9,6 +10,7 @@ import { PushNotifications1796400000000 } from './1796400000000-PushNotification
 export const migrations = [
   InitialSchema1795000000000,
   IdempotencyPerConversation1795100000000,
+  Attachments1796000000000,
   GroupsAndSessions1796100000000,
   RepliesMentionsSearch1796200000000,
   PushNotifications1796400000000,

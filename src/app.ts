@@ -5,6 +5,9 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, maskError, useReadinessCheck } from 'graphql-yoga';
 import { Sessions } from './auth/sessions.js';
 import { bearerToken, createTokenSigner } from './auth/tokens.js';
+import { serveAttachment } from './attachments/download.js';
+import { isMultipartRequest, receiveMultipart, stagedUploads } from './attachments/multipart.js';
+import { createAttachmentService } from './attachments/service.js';
 import { limitRequestBody } from './bodyLimit.js';
 import { clientAddress } from './clientAddress.js';
 import type { Config } from './config.js';
@@ -82,6 +85,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     realtime,
     rateLimiter: new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger),
     push: await startPush(dataSource, config.push, realtime, logger),
+    attachments: await createAttachmentService(config, dataSource, logger),
   };
   let stopping = false;
 
@@ -99,7 +103,9 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       const request = initial.request as Request;
       const req = initial.req as IncomingMessage;
       const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustProxyHops);
-      return createContext(services, bearerToken(request.headers.get('authorization')), ip);
+      const context = createContext(services, bearerToken(request.headers.get('authorization')), ip);
+      const uploads = stagedUploads(req);
+      return uploads ? context.then((created) => ({ ...created, uploads })) : context;
     },
     maskedErrors: {
       // Never in "development" mode: internals stay masked everywhere; the log keeps them.
@@ -112,7 +118,9 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     // Batching stays off (Yoga's default): one operation per request.
     plugins: [
       // A cross-site form or simple GET cannot run an operation: it needs a JSON body or a custom header.
-      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
+      useCSRFPrevention({
+        requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'graphql-require-preflight'],
+      }),
       ...operationLimitPlugins({ exposeSchema: config.exposeSchema }),
       useErrorCodes(),
       ...(config.serverTiming ? [useServerTiming()] : []),
@@ -142,7 +150,20 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
   const server: Server = createServer((req, res) => {
     inFlight++;
     res.once('close', () => inFlight--);
+    if (serveAttachment(req, res, dataSource, services.attachments, logger)) return;
     if (serveClient(req, res)) return;
+    // Uploads stream to disk instead of passing the body limit (attachments/multipart.ts says why).
+    if (req.url?.split('?')[0] === GRAPHQL_PATH && isMultipartRequest(req)) {
+      return receiveMultipart(req, res, {
+        maxFileBytes: config.attachments.maxUploadBytes,
+        stagingDir: services.attachments.stagingDir,
+        authenticated: async (request) => {
+          const token = bearerToken(request.headers.authorization ?? null);
+          return token !== null && (await services.tokens.verify(token)) !== null;
+        },
+        forward: () => void yoga.handle(req, res),
+      });
+    }
     limitRequestBody(req, res, () => {
       if (req.url === '/') {
         res.writeHead(302, { location: GRAPHQL_PATH }).end(); // no client built: show GraphiQL
@@ -179,6 +200,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       await closed;
       await services.push.stop();
       await realtime.stop();
+      await services.attachments.stop();
       if (dataSource.isInitialized) await dataSource.destroy();
     },
   };

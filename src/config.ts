@@ -1,5 +1,6 @@
 // The one place that reads process.env. Every variable is validated here so a
 // bad deployment fails at start with a message naming the variable.
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { RATE_LIMITED_ACTIONS, type RateLimitedAction, type RateRules } from './rateLimit.js';
 
@@ -149,6 +150,22 @@ const environmentSchema = z.object({
     )
     .default([]),
   ...pushEnvironment,
+  // File sharing (issue #12): see the README's configuration table.
+  MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2_000_000_000)
+    .default(25 * 1024 * 1024),
+  ATTACHMENT_STORAGE: z.enum(['local', 's3']).default('local'),
+  ATTACHMENTS_DIR: z.string().min(1).optional(),
+  ATTACHMENT_URL_TTL: z.string().regex(durationPattern, 'must be a duration such as 900, 15m or 1h').default('55m'),
+  S3_BUCKET: z.string().min(1).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
 });
 
 export type Config = {
@@ -172,6 +189,25 @@ export type Config = {
   /** Browser origins besides the server's own that may open a WebSocket (localhost too outside production). */
   allowedOrigins: string[];
   push: PushConfig;
+  attachments: AttachmentConfig;
+};
+
+export type AttachmentConfig = {
+  /** Largest file uploadAttachment accepts (Query.limits.maxUploadBytes). */
+  maxUploadBytes: number;
+  /** Where the bytes go: a folder on this machine, or an S3-compatible bucket (several instances). */
+  storage:
+    | { driver: 'local'; directory: string }
+    | {
+        driver: 's3';
+        bucket: string;
+        region: string;
+        endpoint: string | undefined;
+        forcePathStyle: boolean;
+        credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+      };
+  /** How long a signed download URL works at least. */
+  urlTtlSeconds: number;
 };
 
 export class ConfigError extends Error {
@@ -196,6 +232,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
   }
   const tokenTtlSeconds = parseDurationSeconds(values.TOKEN_TTL);
+  if (values.ATTACHMENT_STORAGE === 's3' && !values.S3_BUCKET) {
+    throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required when ATTACHMENT_STORAGE=s3');
+  }
   if (tokenTtlSeconds < 1) throw new ConfigError('Invalid configuration:\n  TOKEN_TTL: must be at least 1 second');
 
   return {
@@ -222,6 +261,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exposeSchema: values.EXPOSE_SCHEMA ? values.EXPOSE_SCHEMA === 'true' : values.NODE_ENV !== 'production',
     serverTiming: values.SERVER_TIMING ? values.SERVER_TIMING === 'true' : values.NODE_ENV !== 'production',
     push: pushConfig(values),
+    attachments: {
+      maxUploadBytes: values.MAX_UPLOAD_BYTES,
+      storage:
+        values.ATTACHMENT_STORAGE === 's3'
+          ? {
+              driver: 's3',
+              bucket: values.S3_BUCKET!,
+              region: values.S3_REGION,
+              endpoint: values.S3_ENDPOINT,
+              forcePathStyle: values.S3_FORCE_PATH_STYLE === 'true',
+              credentials:
+                values.S3_ACCESS_KEY_ID && values.S3_SECRET_ACCESS_KEY
+                  ? { accessKeyId: values.S3_ACCESS_KEY_ID, secretAccessKey: values.S3_SECRET_ACCESS_KEY }
+                  : undefined,
+            }
+          : { driver: 'local', directory: values.ATTACHMENTS_DIR ?? join(dirname(values.SQLITE_PATH), 'attachments') },
+      urlTtlSeconds: Math.max(60, parseDurationSeconds(values.ATTACHMENT_URL_TTL)),
+    },
   };
 }
 

@@ -1,5 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Sessions } from './auth/sessions.js';
+import type { StagedUploads } from './attachments/multipart.js';
+import type { AttachmentService } from './attachments/service.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
@@ -18,6 +20,7 @@ export type Services = {
   realtime: Realtime;
   rateLimiter: RateLimiter;
   push: PushService;
+  attachments: AttachmentService;
 };
 
 export type Viewer = { id: number };
@@ -35,6 +38,8 @@ export type Context = Services & {
   disconnectSlowConsumer?: () => void;
   /** On a WebSocket: the socket goes on under a refreshed token's expiry (refreshToken). */
   renewSocketExpiry?: (expiresAt: Date) => void;
+  /** The files of a multipart request, by the token in their File variables. */
+  uploads?: StagedUploads;
 };
 
 /**

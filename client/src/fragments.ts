@@ -45,6 +45,17 @@ export const MessageFields = graphql(`
       id
       username
     }
+    attachments {
+      id
+      kind
+      filename
+      contentType
+      byteSize
+      width
+      height
+      url
+      thumbnailUrl
+    }
   }
 `);
 

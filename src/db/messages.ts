@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Membership, Message, type MessageEvent, Reaction, User } from './entities/index.js';
+import { claimAttachments } from './attachments.js';
 import { claimEventPosition, insertMessageEvent, insertMessageEvents } from './eventLog.js';
 import { forgetMentions, recordMentions, replaceMentions } from './mentions.js';
 import { isUniqueViolation, readCommitted, transaction } from './transaction.js';
@@ -10,10 +11,12 @@ export type MessageChange = { message: Message; event: MessageEvent };
 export type NewMessage = {
   conversationId: number;
   senderId: number;
-  body: string;
+  body: string | null;
   clientMessageId: string | null;
   /** An earlier message of the same conversation (the caller checked it). */
   replyToId?: number | null;
+  /** Uploads the message claims in its transaction (db/attachments.ts). */
+  attachmentIds?: readonly number[];
 };
 /**
  * The stored message; event is null when a retry returned an earlier one.
@@ -137,12 +140,16 @@ async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[
       });
       if (stored.length === 0) return; // the positions claimed stay unused: gaps are harmless
       const createdAt = new Date();
-      const messages = stored.map((index) =>
-        manager.create(Message, { ...sends[index]!, createdAt, editedAt: null, deletedAt: null }),
-      );
+      const messages = stored.map((index) => {
+        const { attachmentIds: _claims, ...send } = sends[index]!;
+        return manager.create(Message, { ...send, createdAt, editedAt: null, deletedAt: null });
+      });
       // One statement; message ids are consecutive, in position order, as the lock is held.
       await manager.insert(Message, messages);
       await recordMentions(manager, messages);
+      for (const [offset, index] of stored.entries()) {
+        await claimAttachments(manager, messages[offset]!, sends[index]!.attachmentIds ?? []);
+      }
       const events = await insertMessageEvents(
         manager,
         messages.map((message, offset) => ({

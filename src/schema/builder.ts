@@ -20,6 +20,8 @@ export const builder = new SchemaBuilder<{
   };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
+    /** The token of a staged upload (attachments/multipart.ts). */
+    File: { Input: string; Output: never };
     ID: { Input: string; Output: string | number };
   };
 }>({

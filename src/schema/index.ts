@@ -7,6 +7,7 @@ import './replies.js';
 import './mentions.js';
 import './search.js';
 import './messageEvent.js';
+import './attachment.js';
 import './typing.js';
 import './presence.js';
 import './groupAdmin.js';

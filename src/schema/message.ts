@@ -8,7 +8,9 @@ import {
   softDeleteMessage,
   storeMessage,
 } from '../db/messages.js';
-import { forbidden, notFound } from '../errors.js';
+import { uploadsToClaim } from '../attachments/claim.js';
+import { AttachmentClaimError } from '../db/attachments.js';
+import { badUserInput, conflict, forbidden, notFound } from '../errors.js';
 import type { Context } from '../context.js';
 import { builder } from './builder.js';
 import { ConversationRef, requireMemberConversationId } from './conversation.js';
@@ -151,7 +153,11 @@ builder.objectFields(ConversationRef, (t) => ({
 const SendMessageInput = builder.inputType('SendMessageInput', {
   fields: (t) => ({
     conversationId: t.id({ required: true }),
-    body: t.string({ required: true, validate: messageBody }),
+    body: t.string({ required: false, validate: messageBody }),
+    attachmentIds: t.idList({
+      required: false,
+      description: 'Uploads of the caller in this conversation not yet sent (uploadAttachment); at most 10.',
+    }),
     clientMessageId: t.string({
       validate: clientMessageId,
       description:
@@ -200,13 +206,27 @@ builder.mutationFields((t) => ({
       await refuseIfBlocked(context, conversationId);
       const replyToId =
         input.replyToId == null ? null : await requireReplyTarget(context, String(input.replyToId), conversationId);
+      const attachmentIds = await uploadsToClaim(
+        context,
+        conversationId,
+        input.attachmentIds ?? [],
+        input.clientMessageId ?? null,
+      );
+      if (!input.body && attachmentIds.length === 0) {
+        throw badUserInput('body', 'A message needs a body or at least one attachment.');
+      }
       const stored = await storeMessage(context.dataSource, {
         conversationId,
         senderId: context.viewer!.id,
-        body: input.body,
+        body: input.body ?? null,
         clientMessageId: input.clientMessageId ?? null,
         replyToId,
-      });
+        attachmentIds,
+      }).catch((error: unknown) =>
+        Promise.reject(
+          error instanceof AttachmentClaimError ? conflict('An attachment was sent or removed meanwhile.') : error,
+        ),
+      );
       // The sender left while the send waited for the write: as for any non-member.
       if (!stored) throw notFound('Conversation');
       const { message, event } = stored;
@@ -243,6 +263,7 @@ builder.mutationFields((t) => ({
       if (message.deletedAt) return message;
       const deleted = await softDeleteMessage(context.dataSource, message.id);
       if (deleted) await context.realtime.feed.announce(deleted.event.position);
+      await context.attachments.deleteOfMessage(message.id);
       context.loaders.message.clear(message.id);
       context.loaders.reactionGroups.clear(message.id);
       return (await context.loaders.message.load(message.id))!;

@@ -1,3 +1,4 @@
+import { downloadableAttachment } from '../db/attachments.js';
 import { builder } from './builder.js';
 import { findVisibleConversation } from './conversation.js';
 import { decodeId } from './ids.js';
@@ -17,6 +18,8 @@ builder.queryField('node', (t) =>
       if (userId !== null) return context.loaders.user.load(userId);
       const conversationId = decodeId('Conversation', id);
       if (conversationId !== null) return findVisibleConversation(context, conversationId);
+      const attachmentId = decodeId('Attachment', id);
+      if (attachmentId !== null) return downloadableAttachment(context.dataSource, attachmentId, context.viewer.id);
       return findVisibleMessage(context, decodeId('Message', id));
     },
   }),

@@ -24,6 +24,7 @@ export function message(id: number, overrides: Partial<Message> & { from?: strin
     reactions: [],
     replyTo: null,
     mentions: [],
+    attachments: [],
     ...rest,
   };
 }

@@ -1,11 +1,27 @@
 // Enter sends, Shift+Enter adds a line. Errors of the last send (or of an
-// edit, delete or reaction) show right above the box.
-import { type FormEvent, type KeyboardEvent, useEffect, useRef, useState } from 'react';
+// edit, delete or reaction) show right above the box. Files are attached by
+// the "Attach files" button, by dropping them on the composer or by pasting
+// images; each uploads at once (with its progress) and goes with the next send.
+import {
+  type ClipboardEvent,
+  type DragEvent,
+  type FormEvent,
+  type KeyboardEvent,
+  useEffect,
+  useRef,
+  useState,
+} from 'react';
 import { mentionBeingTyped } from '../lib/textMarks.js';
 import type { Message, PendingMessage } from '../lib/timeline.js';
+import { uploadFile } from '../lib/uploads.js';
 import { useSession } from '../session.js';
+import { type Draft, DraftList } from './Attachments.js';
+import { EmojiButton } from './EmojiButton.js';
 import { MentionSuggestions, useMentionSuggestions } from './MentionSuggestions.js';
 import { quoteText } from './ReplyQuote.js';
+
+/** As Query.limits.maxAttachmentsPerMessage. */
+const MAX_ATTACHMENTS = 10;
 
 /** typing=true is repeated this often while the user keeps typing (the server forgets it after 5 s). */
 const TYPING_REPEAT_MS = 3_000;
@@ -44,7 +60,51 @@ export function Composer({ conversationId, pending, notice, onNotice, replyTo = 
     setCaret(at);
     requestAnimationFrame(() => box.current?.setSelectionRange(at, at));
   };
+  const [drafts, setDrafts] = useState<Draft[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
   const typingSentAt = useRef(0);
+  const uploading = drafts.some((draft) => !draft.uploaded && !draft.error);
+  const ready = drafts.filter((draft) => draft.uploaded);
+
+  const update = (key: string, change: Partial<Draft>) =>
+    setDrafts((current) => current.map((draft) => (draft.key === key ? { ...draft, ...change } : draft)));
+
+  const addFiles = (files: readonly File[]) => {
+    const room = MAX_ATTACHMENTS - drafts.length;
+    if (files.length > room) onNotice(`A message can carry at most ${MAX_ATTACHMENTS} files.`);
+    const added = files.slice(0, Math.max(0, room)).map((file): Draft => {
+      const key = crypto.randomUUID();
+      const handle = uploadFile(conversationId, file, (progress) => update(key, { progress }));
+      handle.promise.then(
+        (uploaded) => update(key, { uploaded, progress: 1 }),
+        (error: Error) => update(key, { error: error.message }),
+      );
+      return {
+        key,
+        file,
+        previewUrl: file.type.startsWith('image/') ? URL.createObjectURL(file) : null,
+        progress: 0,
+        uploaded: null,
+        error: null,
+        abort: handle.abort,
+      };
+    });
+    setDrafts((current) => [...current, ...added]);
+  };
+
+  const removeDraft = (key: string) =>
+    setDrafts((current) => {
+      const draft = current.find((item) => item.key === key);
+      if (draft) {
+        if (!draft.uploaded && !draft.error) draft.abort();
+        if (draft.previewUrl) URL.revokeObjectURL(draft.previewUrl);
+      }
+      return current.filter((item) => item.key !== key);
+    });
+
+  // Drafts belong to their conversation: switching away drops them (unsent uploads expire on the server).
+  useEffect(() => () => setDrafts([]), [conversationId]);
   const failed = pending.filter((item) => item.error).at(-1);
   const error = notice ?? failed?.error ?? null;
 
@@ -78,10 +138,15 @@ export function Composer({ conversationId, pending, notice, onNotice, replyTo = 
 
   const submit = () => {
     const body = text.trim();
-    if (!body) return;
+    if ((!body && ready.length === 0) || uploading) return;
     onNotice(null);
-    send(conversationId, body, replyTo?.id ?? null);
+    send(conversationId, body, {
+      replyToId: replyTo?.id ?? null,
+      attachmentIds: ready.map((draft) => draft.uploaded!.id),
+    });
     onCancelReply?.();
+    for (const draft of drafts) if (draft.previewUrl) URL.revokeObjectURL(draft.previewUrl);
+    setDrafts([]);
     setText('');
     // The server ends typing when the message is stored.
     typingSentAt.current = 0;
@@ -101,9 +166,44 @@ export function Composer({ conversationId, pending, notice, onNotice, replyTo = 
     submit();
   };
 
+  const onPaste = (event: ClipboardEvent<HTMLTextAreaElement>) => {
+    const images = [...event.clipboardData.files].filter((file) => file.type.startsWith('image/'));
+    if (images.length === 0) return;
+    event.preventDefault();
+    addFiles(images);
+  };
+
+  const onDrop = (event: DragEvent<HTMLFormElement>) => {
+    if (event.dataTransfer.files.length === 0) return;
+    event.preventDefault();
+    setDragging(false);
+    addFiles([...event.dataTransfer.files]);
+  };
+
+  const insertEmoji = (emoji: string) => {
+    const area = box.current;
+    const start = area?.selectionStart ?? text.length;
+    const end = area?.selectionEnd ?? text.length;
+    onChange(text.slice(0, start) + emoji + text.slice(end), start + emoji.length);
+    requestAnimationFrame(() => {
+      area?.focus();
+      area?.setSelectionRange(start + emoji.length, start + emoji.length);
+    });
+  };
+
   const rows = Math.min(MAX_ROWS, text.split('\n').length);
   return (
-    <form className="composer" onSubmit={onSubmit}>
+    <form
+      className={`composer${dragging ? ' dragging' : ''}`}
+      onSubmit={onSubmit}
+      onDragOver={(event) => {
+        if (!event.dataTransfer.types.includes('Files')) return;
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+    >
       {error && (
         <p className="composer-error" role="alert">
           {error}
@@ -124,7 +224,29 @@ export function Composer({ conversationId, pending, notice, onNotice, replyTo = 
         </div>
       )}
       {typed && <MentionSuggestions state={mentions} partial={typed.partial} onPick={completeMention} />}
+      <DraftList drafts={drafts} onRemove={removeDraft} />
       <div className="composer-row">
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          hidden
+          aria-label="Files to attach"
+          onChange={(event) => {
+            addFiles([...(event.target.files ?? [])]);
+            event.target.value = '';
+          }}
+        />
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Attach files"
+          title="Attach files"
+          onClick={() => fileInput.current?.click()}
+        >
+          <span aria-hidden="true">📎</span>
+        </button>
+        <EmojiButton onPick={insertEmoji} />
         <textarea
           ref={box}
           aria-label="Message"
@@ -135,8 +257,9 @@ export function Composer({ conversationId, pending, notice, onNotice, replyTo = 
           onSelect={(event) => setCaret(event.currentTarget.selectionStart)}
           onKeyDown={onKeyDown}
           onBlur={stopTyping}
+          onPaste={onPaste}
         />
-        <button type="submit" className="button primary" disabled={!text.trim()}>
+        <button type="submit" className="button primary" disabled={(!text.trim() && ready.length === 0) || uploading}>
           Send
         </button>
       </div>

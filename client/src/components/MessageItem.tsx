@@ -2,6 +2,7 @@
 import { type KeyboardEvent, useState } from 'react';
 import type { Message, PendingMessage } from '../lib/timeline.js';
 import { useSession } from '../session.js';
+import { MessageAttachments } from './Attachments.js';
 import { EmojiPicker, formatFull, formatTime } from './bits.js';
 import { MarkedText } from './MarkedText.js';
 import { ReplyQuote } from './ReplyQuote.js';
@@ -21,7 +22,7 @@ type Props = {
 export function MessageItem({ message, showSender, onError, onReply, onShowOriginal, matchedWords }: Props) {
   const session = useSession();
   const mine = message.sender.id === session.viewer.id;
-  const deleted = Boolean(message.deletedAt) || message.body === null;
+  const deleted = Boolean(message.deletedAt);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState('');
   const [picking, setPicking] = useState(false);
@@ -83,18 +84,23 @@ export function MessageItem({ message, showSender, onError, onReply, onShowOrigi
               </div>
             </div>
           ) : (
-            <p className="message-body">
-              {deleted || message.body === null ? (
-                'This message was deleted'
-              ) : (
-                <MarkedText
-                  text={message.body}
-                  mentioned={message.mentions.map((user) => user.username)}
-                  viewerUsername={session.viewer.username}
-                  words={matchedWords}
-                />
+            <>
+              {(deleted || message.body !== null) && (
+                <p className="message-body">
+                  {deleted || message.body === null ? (
+                    'This message was deleted'
+                  ) : (
+                    <MarkedText
+                      text={message.body}
+                      mentioned={message.mentions.map((user) => user.username)}
+                      viewerUsername={session.viewer.username}
+                      words={matchedWords}
+                    />
+                  )}
+                </p>
               )}
-            </p>
+              {!deleted && <MessageAttachments attachments={message.attachments} />}
+            </>
           )}
           <span className="message-meta">
             <time dateTime={message.createdAt} title={formatFull(message.createdAt)}>

@@ -70,10 +70,22 @@ export function applyMessageEvent(
 }
 
 /** One line of the list entry: the last message as plain text. */
+/** A message without a body, in the list: "📎 photo.jpg" for one file, "Photo" for one image, counts for more. */
+export function attachmentPreview(attachments: readonly { kind: string; filename: string }[]): string {
+  if (attachments.length === 0) return 'Message deleted';
+  const images = attachments.filter((attachment) => attachment.kind === 'IMAGE').length;
+  if (attachments.length === 1) return images === 1 ? 'Photo' : `📎 ${attachments[0]!.filename}`;
+  return images === attachments.length ? `${images} photos` : `📎 ${attachments.length} files`;
+}
+
 export function lastMessagePreview(conversation: Conversation, viewerId: string): string {
   const last = conversation.lastMessage;
   if (!last) return 'No messages yet';
-  const body = last.deletedAt || last.body === null ? 'Message deleted' : last.body.replace(/\s+/g, ' ').trim();
+  const body = last.deletedAt
+    ? 'Message deleted'
+    : last.body === null
+      ? attachmentPreview(last.attachments ?? [])
+      : last.body.replace(/\s+/g, ' ').trim();
   if (last.sender.id === viewerId) return `You: ${body}`;
   return conversation.kind === 'GROUP' ? `${last.sender.displayName}: ${body}` : body;
 }

@@ -21,7 +21,13 @@ const DEFINITE_CODES = new Set([
   'PAYLOAD_TOO_LARGE',
 ]);
 
-export type QueuedSend = { conversationId: string; clientMessageId: string; body: string; replyToId?: string | null };
+export type QueuedSend = {
+  conversationId: string;
+  clientMessageId: string;
+  body: string;
+  replyToId?: string | null;
+  attachmentIds?: string[];
+};
 
 /** What one try came to. */
 export type Attempt<T> =

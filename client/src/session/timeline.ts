@@ -82,14 +82,17 @@ const MarkReadMutation = graphql(`
   }
 `);
 
+/** What a send carries besides its body. */
+export type SendExtras = { replyToId?: string | null; attachmentIds?: string[] };
+
 export type TimelineActions = {
   /** True when the viewer sees the newest messages of this conversation (set by the open view). */
   setSeenCheck(check: (conversationId: string) => boolean): void;
   /** Reads the newest history once; false when the conversation does not exist for the viewer. */
   openConversation(conversationId: string): Promise<boolean>;
   loadOlder(conversationId: string): Promise<void>;
-  /** `replyToId`: the message of this conversation the send replies to. */
-  send(conversationId: string, body: string, replyToId?: string | null): void;
+  /** `replyToId`: the message of this conversation the send replies to; `attachmentIds`: uploads it carries. */
+  send(conversationId: string, body: string, extras?: SendExtras): void;
   retrySend(conversationId: string, clientMessageId: string): void;
   discardSend(conversationId: string, clientMessageId: string): void;
   editMessage(messageId: string, body: string): Promise<ActionResult>;
@@ -122,10 +125,15 @@ export function useTimeline(options: {
 
   useEffect(() => {
     const box = new Outbox<Message>({
-      async attempt({ conversationId, body, clientMessageId, replyToId }) {
-        const result = await client
-          .mutation(SendMessageMutation, { input: { conversationId, body, clientMessageId, replyToId } })
-          .toPromise();
+      async attempt({ conversationId, body, clientMessageId, replyToId, attachmentIds }) {
+        const input = {
+          conversationId,
+          body: body || null,
+          clientMessageId,
+          replyToId: replyToId ?? null,
+          attachmentIds: attachmentIds ?? [],
+        };
+        const result = await client.mutation(SendMessageMutation, { input }).toPromise();
         if (result.data) return { kind: 'sent', value: result.data.sendMessage };
         if (!result.error) return { kind: 'transient', retryAfterMs: null };
         checkAuth(result.error);
@@ -220,14 +228,19 @@ export function useTimeline(options: {
           loadingOlder.current.delete(conversationId);
         }
       },
-      send(conversationId, body, replyToId = null) {
+      send(conversationId, body, { replyToId = null, attachmentIds = [] } = {}) {
         const clientMessageId = newClientMessageId();
         dispatch({
           type: 'sendStarted',
           conversationId,
-          pending: { clientMessageId, body, createdAt: new Date().toISOString(), error: null },
+          pending: {
+            clientMessageId,
+            body: body || `📎 ${attachmentIds.length} file${attachmentIds.length === 1 ? '' : 's'}`,
+            createdAt: new Date().toISOString(),
+            error: null,
+          },
         });
-        outbox.current?.enqueue({ conversationId, body, clientMessageId, replyToId });
+        outbox.current?.enqueue({ conversationId, body, clientMessageId, replyToId, attachmentIds });
       },
       retrySend(conversationId, clientMessageId) {
         // Same clientMessageId: if an earlier try was stored after all, the server returns it instead of a copy.

@@ -1,3 +1,4 @@
+export { Attachment, type AttachmentKind } from './Attachment.js';
 export { Conversation, type ConversationKind } from './Conversation.js';
 export { EventSequence } from './EventSequence.js';
 export { Membership, type MemberRole } from './Membership.js';
@@ -9,6 +10,7 @@ export { User } from './User.js';
 export { Session } from './Session.js';
 export { Block } from './Block.js';
 
+import { Attachment } from './Attachment.js';
 import { Conversation } from './Conversation.js';
 import { EventSequence } from './EventSequence.js';
 import { Membership } from './Membership.js';
@@ -32,5 +34,6 @@ export const entities = [
   Session,
   Block,
   MessageMention,
+  Attachment,
   ...pushEntities,
 ];

@@ -325,6 +325,15 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database)
     it('simultaneous calls adding the same user all succeed and add them once', async () => {
       const [alice, bob, carol, dave] = await newUsers(4, 'addsame');
       const groupId = await createGroup(url, alice!, [bob!, carol!]);
+      // Adding members is for the OWNER and ADMINs (issue #15): bob and carol are made admins.
+      for (const admin of [bob!, carol!]) {
+        await data(
+          url,
+          'mutation ($c: ID!, $u: ID!) { setMemberRole(conversationId: $c, userId: $u, role: ADMIN) { id } }',
+          { c: groupId, u: admin.id },
+          alice!.token,
+        );
+      }
       const adders = [alice!, bob!, carol!];
 
       const responses = await Promise.all(

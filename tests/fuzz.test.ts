@@ -66,6 +66,8 @@ const MEGABYTE = 1_000_000;
 /** No single request may take longer than this: a hang is a failure, not a slow answer. */
 const REQUEST_TIMEOUT_MS = 30_000;
 const CONCURRENCY = 6;
+/** Mutations after whose barrage the owner logs in again. */
+const SESSION_ENDING = new Set(['logOut', 'logOutEverywhere', 'changePassword']);
 
 // ---------------------------------------------------------------------------
 // Determinism
@@ -1101,6 +1103,13 @@ describe.each<DatabaseKind>(['sqlite', 'mysql'])('fuzzing the API on %s', (datab
           await check(url, request, failures, `${root.operation} ${root.field.name}`);
           sent++;
         });
+        // logOut, logOutEverywhere (and a changePassword that succeeds) end the owner's session: a new one goes on.
+        if (SESSION_ENDING.has(root.field.name)) {
+          const login = await data(url, 'mutation ($input: LogInInput!) { logIn(input: $input) { token } }', {
+            input: { username: 'fuzz_owner', password: 'correct horse battery' },
+          });
+          world.owner.token = login.logIn.token;
+        }
         // Still serving after each field's barrage.
         await expectServing(url, world);
       }

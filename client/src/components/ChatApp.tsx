@@ -195,19 +195,8 @@ function ChatLayout({
             </span>
           </div>
           <div className="sidebar-actions">
-            <button
-              type="button"
-              className="button ghost small"
-              aria-expanded={editingProfile}
-              onClick={() => setEditingProfile((value) => !value)}
-            >
-              Profile
-            </button>
             <button type="button" className="button ghost small" onClick={() => void logOut()}>
               Log out
-            </button>
-            <button type="button" className="button ghost small" onClick={() => void logOutEverywhere()}>
-              Log out everywhere
             </button>
             <button
               type="button"
@@ -219,6 +208,19 @@ function ChatLayout({
             </button>
           </div>
         </header>
+        <div className="account-actions">
+          <button
+            type="button"
+            className="button ghost small"
+            aria-expanded={editingProfile}
+            onClick={() => setEditingProfile((value) => !value)}
+          >
+            Profile
+          </button>
+          <button type="button" className="button ghost small" onClick={() => void logOutEverywhere()}>
+            Log out everywhere
+          </button>
+        </div>
         {logOutError && (
           <p className="form-error" role="alert">
             {logOutError}

@@ -60,9 +60,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  expect(errors).toEqual([]);
   await browser?.close();
   await server?.stop();
+  expect(errors).toEqual([]); // no script error on either page
 });
 
 describe('replies, mentions and search in the browser', () => {

@@ -14,7 +14,8 @@
 // outage delays nothing beyond the poll. Sending never waits for this: it runs
 // on its own timer, with its own connections to the push services.
 import { randomUUID } from 'node:crypto';
-import { type DataSource, In, LessThanOrEqual } from 'typeorm';
+import { setTimeout as wait } from 'node:timers/promises';
+import { type DataSource, type EntityManager, In, LessThanOrEqual } from 'typeorm';
 import type { PushConfig } from '../config.js';
 import { Conversation, Message, type MessageEvent, User } from '../db/entities/index.js';
 import { readEventsAfter } from '../db/eventLog.js';
@@ -38,6 +39,8 @@ const EVENT_BATCH = 200;
 const SEND_CONCURRENCY = 16;
 /** A claimed delivery whose answer was never recorded (the instance died) is due again after this. */
 const CLAIM_MS = PUSH_REQUEST_TIMEOUT_MS + 5_000;
+/** How long stopping waits for requests in flight: well inside the process's shutdown deadline. */
+const STOP_WAIT_MS = 3_000;
 /** Tries per push, the first included: 429 and 5xx are retried, the rest not. */
 export const MAX_PUSH_ATTEMPTS = 4;
 /** The first retry's delay, doubled for each further one, unless Retry-After asks for longer. */
@@ -81,21 +84,34 @@ export class Pusher {
     this.tick();
   }
 
-  /** Stops working, waits for requests in flight, and hands the lease on at once. */
+  /** Stops working, waits a moment for requests in flight, and hands the lease on at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.unsubscribe?.();
     await this.running;
-    await Promise.allSettled([...this.sending]);
-    await this.dataSource.manager
-      .createQueryBuilder()
-      .update(PushState)
-      .set({ leaseOwner: null, leaseUntil: 0 })
-      .where('id = :id AND leaseOwner = :owner', { id: STATE_ROW_ID, owner: this.owner })
-      .execute()
-      .catch(() => undefined);
+    // Answers not back by then are never recorded: those pushes go out again after CLAIM_MS.
+    await Promise.race([Promise.allSettled([...this.sending]), wait(STOP_WAIT_MS, undefined, { ref: false })]);
+    await this.write((manager) =>
+      manager
+        .createQueryBuilder()
+        .update(PushState)
+        .set({ leaseOwner: null, leaseUntil: 0 })
+        .where('id = :id AND leaseOwner = :owner', { id: STATE_ROW_ID, owner: this.owner })
+        .execute(),
+    ).catch(() => undefined);
+  }
+
+  /**
+   * Runs a single-statement write. On SQLite every query shares one
+   * connection, so a write issued while another transaction is open would
+   * join it (and roll back with it): it waits its turn, as transaction() does.
+   */
+  private write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.options.type === 'better-sqlite3'
+      ? transaction(this.dataSource, work)
+      : work(this.dataSource.manager);
   }
 
   /** One round at a time; a round asked for meanwhile runs after it. */
@@ -137,26 +153,30 @@ export class Pusher {
    */
   private async purge(): Promise<void> {
     this.lastPurge = Date.now();
-    await this.dataSource.manager
-      .createQueryBuilder()
-      .delete()
-      .from(PushDelivery)
-      .where('status <> :pending AND createdAt < :before', {
-        pending: 'PENDING',
-        before: new Date(Date.now() - FINISHED_ROWS_KEPT_MS),
-      })
-      .execute();
+    await this.write((manager) =>
+      manager
+        .createQueryBuilder()
+        .delete()
+        .from(PushDelivery)
+        .where('status <> :pending AND createdAt < :before', {
+          pending: 'PENDING',
+          before: new Date(Date.now() - FINISHED_ROWS_KEPT_MS),
+        })
+        .execute(),
+    );
   }
 
   /** Takes or renews the lease; false when another live instance holds it. */
   private async holdLease(): Promise<boolean> {
     const now = Date.now();
-    const result = await this.dataSource.manager
-      .createQueryBuilder()
-      .update(PushState)
-      .set({ leaseOwner: this.owner, leaseUntil: now + LEASE_MS })
-      .where('id = :id AND (leaseOwner = :owner OR leaseUntil < :now)', { id: STATE_ROW_ID, owner: this.owner, now })
-      .execute();
+    const result = await this.write((manager) =>
+      manager
+        .createQueryBuilder()
+        .update(PushState)
+        .set({ leaseOwner: this.owner, leaseUntil: now + LEASE_MS })
+        .where('id = :id AND (leaseOwner = :owner OR leaseUntil < :now)', { id: STATE_ROW_ID, owner: this.owner, now })
+        .execute(),
+    );
     return (result.affected ?? 0) > 0;
   }
 
@@ -259,20 +279,22 @@ export class Pusher {
         await this.finish(delivery, 'FAILED');
         continue;
       }
-      const claimed = await this.dataSource.manager
-        .createQueryBuilder()
-        .update(PushDelivery)
-        .set({ attempts: delivery.attempts + 1, nextAttemptAt: now + CLAIM_MS })
-        .where(
-          'messageId = :messageId AND subscriptionId = :subscriptionId AND status = :status AND attempts = :attempts',
-          {
-            messageId: delivery.messageId,
-            subscriptionId: delivery.subscriptionId,
-            status: 'PENDING',
-            attempts: delivery.attempts,
-          },
-        )
-        .execute();
+      const claimed = await this.write((manager) =>
+        manager
+          .createQueryBuilder()
+          .update(PushDelivery)
+          .set({ attempts: delivery.attempts + 1, nextAttemptAt: now + CLAIM_MS })
+          .where(
+            'messageId = :messageId AND subscriptionId = :subscriptionId AND status = :status AND attempts = :attempts',
+            {
+              messageId: delivery.messageId,
+              subscriptionId: delivery.subscriptionId,
+              status: 'PENDING',
+              attempts: delivery.attempts,
+            },
+          )
+          .execute(),
+      );
       if ((claimed.affected ?? 0) === 0) continue;
       delivery.attempts += 1;
       const sending: Promise<void> = this.deliver(delivery)
@@ -317,7 +339,7 @@ export class Pusher {
       case 'gone':
         // The browser unsubscribed or the service dropped it: forget it, its pending pushes with it.
         this.logger.info({ ...context, status: outcome.status }, 'push subscription gone; forgotten');
-        await this.dataSource.manager.delete(PushSubscriptionRow, { endpointHash: subscription.endpointHash });
+        await this.write((manager) => manager.delete(PushSubscriptionRow, { endpointHash: subscription.endpointHash }));
         return;
       case 'retry': {
         const backoff = RETRY_BASE_MS * 2 ** (delivery.attempts - 1);
@@ -327,10 +349,12 @@ export class Pusher {
           return this.finish(delivery, 'FAILED');
         }
         this.logger.debug({ ...context, status: outcome.status, delay }, 'push to be retried');
-        await this.dataSource.manager.update(
-          PushDelivery,
-          { messageId: delivery.messageId, subscriptionId: delivery.subscriptionId },
-          { nextAttemptAt: Date.now() + delay },
+        await this.write((manager) =>
+          manager.update(
+            PushDelivery,
+            { messageId: delivery.messageId, subscriptionId: delivery.subscriptionId },
+            { nextAttemptAt: Date.now() + delay },
+          ),
         );
         this.wakeIn(delay);
         return;
@@ -342,10 +366,12 @@ export class Pusher {
   }
 
   private async finish(delivery: PushDelivery, status: 'SENT' | 'FAILED'): Promise<void> {
-    await this.dataSource.manager.update(
-      PushDelivery,
-      { messageId: delivery.messageId, subscriptionId: delivery.subscriptionId },
-      { status },
+    await this.write((manager) =>
+      manager.update(
+        PushDelivery,
+        { messageId: delivery.messageId, subscriptionId: delivery.subscriptionId },
+        { status },
+      ),
     );
   }
 }

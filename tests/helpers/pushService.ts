@@ -34,6 +34,8 @@ export type FakeSubscription = {
   answerNext(...answers: { status: number; headers?: Record<string, string> }[]): void;
   /** Answers every request with this status from now on. */
   answerAlways(status: number): void;
+  /** Holds each answer this long (a slow push service). */
+  answerAfter(ms: number): void;
 };
 
 export type FakePushService = {
@@ -52,6 +54,7 @@ type SubscriptionState = {
   requests: number;
   queued: { status: number; headers?: Record<string, string> }[];
   always: number | null;
+  delayMs: number;
 };
 
 function readBody(request: IncomingMessage): Promise<Buffer> {
@@ -125,7 +128,7 @@ export async function startFakePushService(): Promise<FakePushService> {
           state.pushes.push(push);
           received.push(push);
         }
-        response.writeHead(answer.status, answer.headers).end();
+        setTimeout(() => response.writeHead(answer.status, answer.headers).end(), state.delayMs);
       },
       (error: Error) => {
         rejected.push(`${name}: ${error.message}`);
@@ -150,6 +153,7 @@ export async function startFakePushService(): Promise<FakePushService> {
         requests: 0,
         queued: [],
         always: null,
+        delayMs: 0,
       };
       subscriptions.set(name, state);
       return {
@@ -162,6 +166,9 @@ export async function startFakePushService(): Promise<FakePushService> {
         answerNext: (...answers) => state.queued.push(...answers),
         answerAlways: (status) => {
           state.always = status;
+        },
+        answerAfter: (ms) => {
+          state.delayMs = ms;
         },
       };
     },

@@ -11,6 +11,7 @@ import { type Context, createContext, createSocketContext, newLoaders, type Serv
 import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import { renderGraphiQL } from './graphiql.js';
 import type { Logger } from './logger.js';
+import { createMetricsServer, handleMetricsRequest, Metrics, useSendMetrics } from './metrics.js';
 import { RateLimiter } from './rateLimit.js';
 import { startRealtime } from './realtime/index.js';
 import { useSharedSubscriptionExecution } from './realtime/sharedExecution.js';
@@ -34,6 +35,8 @@ export type App = {
   services: Services;
   /** Listens on config.port (0 picks a free port); resolves with the base URL. */
   start(): Promise<string>;
+  /** The URL of /metrics on its own listener (METRICS_PORT), once started; null when served on the public port or off. */
+  metricsUrl(): string | null;
   /**
    * Graceful: report not ready (for `readinessGraceMs`, so a load balancer
    * notices), stop accepting, finish in-flight requests, close sockets (1001),
@@ -48,6 +51,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
   ]);
 }
+
+const displayHost = (host: string) => (host === '0.0.0.0' || host === '::' ? 'localhost' : host);
 
 const LOCALHOST = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
@@ -64,15 +69,25 @@ export function originPolicy(config: Config): OriginPolicy {
 export async function buildApp(config: Config, logger: Logger, databaseOptions: DatabaseOptions = {}): Promise<App> {
   const dataSource = await openDatabase(config, logger, databaseOptions);
   const realtime = await startRealtime(dataSource, { url: config.redisUrl, keyPrefix: config.redisKeyPrefix }, logger);
+  const metrics = new Metrics();
+  realtime.feed.onFannedOut = (seconds) => metrics.fanOutDuration.observe(seconds);
   const services: Services = {
     config,
     dataSource,
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
     logger,
     realtime,
-    rateLimiter: new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger),
+    rateLimiter: new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger, (action) =>
+      metrics.rateLimitRefusals.inc({ action }),
+    ),
+    metrics,
   };
   let stopping = false;
+  const databaseAnswers = () =>
+    withTimeout(dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
+      () => true,
+      () => false,
+    );
 
   const yoga = createYoga<Record<string, unknown>>({
     schema,
@@ -104,6 +119,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
       ...operationLimitPlugins({ exposeSchema: config.exposeSchema }),
       useErrorCodes(),
+      useSendMetrics(metrics),
       ...(config.serverTiming ? [useServerTiming()] : []),
       useSharedSubscriptionExecution<Context>({
         executionContext: (context, viewer) => ({ ...context, viewer, loaders: newLoaders(context, viewer) }),
@@ -111,10 +127,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {
-          const database = await withTimeout(dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
-            () => true,
-            () => false,
-          );
+          const database = await databaseAnswers();
           const redis = realtime.bus.healthy();
           const status = { status: database && redis && !stopping ? 'ready' : 'not ready', database, redis, stopping };
           return new Response(JSON.stringify(status), {
@@ -131,6 +144,10 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
   const server: Server = createServer((req, res) => {
     inFlight++;
     res.once('close', () => inFlight--);
+    // With no listener of its own, /metrics is on this port only behind its token.
+    if (config.metricsPort === undefined && config.metricsToken !== undefined) {
+      if (handleMetricsRequest(metrics, config.metricsToken, req, res)) return;
+    }
     if (serveClient(req, res)) return;
     limitRequestBody(req, res, () => {
       if (req.url === '/') {
@@ -144,18 +161,35 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     path: GRAPHQL_PATH,
     originAllowed: originPolicy(config),
   });
+  metrics.attach({
+    openSockets: () => sockets.openSockets(),
+    feedLag: () => realtime.feed.lag(),
+    databaseUp: databaseAnswers,
+    redisUp: () => (realtime.bus.redis ? realtime.bus.healthy() : null),
+  });
+  const metricsServer = config.metricsPort === undefined ? null : createMetricsServer(metrics, config.metricsToken);
+  let metricsUrl: string | null = null;
 
   return {
     services,
-    start: () =>
-      new Promise((resolve, reject) => {
+    metricsUrl: () => metricsUrl,
+    start: async () => {
+      if (metricsServer) {
+        await new Promise<void>((resolve, reject) => {
+          metricsServer.once('error', reject);
+          metricsServer.listen(config.metricsPort, config.host, () => resolve());
+        });
+        const { port } = metricsServer.address() as AddressInfo;
+        metricsUrl = `http://${displayHost(config.host)}:${port}/metrics`;
+      }
+      return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
           const { port } = server.address() as AddressInfo;
-          const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-          resolve(`http://${host}:${port}`);
+          resolve(`http://${displayHost(config.host)}:${port}`);
         });
-      }),
+      });
+    },
     async stop({ readinessGraceMs = 0 } = {}) {
       stopping = true;
       if (readinessGraceMs > 0) await new Promise((resolve) => setTimeout(resolve, readinessGraceMs));
@@ -166,6 +200,10 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       server.closeAllConnections();
       await closed;
+      if (metricsServer?.listening) {
+        metricsServer.closeAllConnections();
+        await new Promise((resolve) => metricsServer.close(resolve));
+      }
       await realtime.stop();
       if (dataSource.isInitialized) await dataSource.destroy();
     },

@@ -55,6 +55,8 @@ const environmentSchema = z.object({
   EXPOSE_SCHEMA: z.enum(['true', 'false']).optional(),
   SERVER_TIMING: z.enum(['true', 'false']).optional(),
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   ...Object.fromEntries(
     RATE_LIMITED_ACTIONS.map((action) => [
       rateLimitVariable(action),
@@ -103,6 +105,10 @@ export type Config = {
   rateRules: RateRules;
   /** Browser origins besides the server's own that may open a WebSocket (localhost too outside production). */
   allowedOrigins: string[];
+  /** /metrics on a listener of its own (0 picks a free port); undefined: on the public port when a token is set, else off. */
+  metricsPort: number | undefined;
+  /** A bearer token /metrics requires wherever it is served. */
+  metricsToken: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -143,6 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: values.LOG_LEVEL,
     allowedOrigins: values.ALLOWED_ORIGINS,
     trustProxyHops: values.TRUST_PROXY,
+    metricsPort: values.METRICS_PORT,
+    metricsToken: values.METRICS_TOKEN,
     rateRules: Object.fromEntries(
       RATE_LIMITED_ACTIONS.map((action) => {
         const text = (values as Record<string, unknown>)[rateLimitVariable(action)] as string | undefined;

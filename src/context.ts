@@ -3,6 +3,7 @@ import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rateLimit.js';
 import type { Realtime } from './realtime/index.js';
 
@@ -14,6 +15,7 @@ export type Services = {
   logger: Logger;
   realtime: Realtime;
   rateLimiter: RateLimiter;
+  metrics: Metrics;
 };
 
 export type Viewer = { id: number };

@@ -77,19 +77,24 @@ export class RateLimiter {
     private readonly redis: Redis | null,
     private readonly keyPrefix: string,
     private readonly logger: Logger,
+    /** Told of every refusal (the metrics' counter). */
+    private readonly onRefused: (action: RateLimitedAction) => void = () => undefined,
   ) {}
 
   /** Takes one token for `action` by `who`; RATE_LIMITED with retryAfterMs when none is left. */
   async consume(action: RateLimitedAction, who: string | number): Promise<void> {
     const outcome = await this.take(action, String(who));
     if (!outcome.allowed) {
+      this.onRefused(action);
       throw new ApiError('RATE_LIMITED', 'Too many requests; try again later.', { retryAfterMs: outcome.retryAfterMs });
     }
   }
 
   /** A per-process check, for limits that concern one connection only. */
   consumeLocally(action: RateLimitedAction, who: string): Outcome {
-    return this.local.take(`${action}:${who}`, this.rules[action]);
+    const outcome = this.local.take(`${action}:${who}`, this.rules[action]);
+    if (!outcome.allowed) this.onRefused(action);
+    return outcome;
   }
 
   private async take(action: RateLimitedAction, who: string): Promise<Outcome> {

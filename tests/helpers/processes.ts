@@ -88,10 +88,18 @@ export type Instance = {
   kill(signal?: NodeJS.Signals): void;
 };
 
-/** A real server process (`node --import tsx src/main.ts`), ready when /health answers. */
-export async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export type InstanceOptions = {
+  /** Listen here rather than on a free port (a restart behind a load balancer keeps its address). */
+  port?: number;
+  /** Run the compiled build (`npm run build:server`, dist/main.js) as production does, not the sources. */
+  compiled?: boolean;
+};
+
+/** A real server process (`node --import tsx src/main.ts`, or dist/main.js), ready when /health answers. */
+export async function startInstance(env: Record<string, string>, options: InstanceOptions = {}): Promise<Instance> {
+  const port = options.port ?? (await freePort());
+  const entry = options.compiled ? ['--enable-source-maps', 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, entry, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -164,4 +172,46 @@ export async function startCluster(size: number, env: Record<string, string> = {
   // The first instance creates the database and runs migrations before the others start.
   for (let index = 0; index < size; index++) await cluster.addInstance();
   return cluster;
+}
+
+export type Haproxy = {
+  url: string;
+  graphqlUrl: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+};
+
+/**
+ * HAProxy with the configuration operators use (deploy/haproxy.cfg), in front
+ * of `servers` (host:port, at most three, as that file lists), on a free port.
+ * Stopped by its pid.
+ */
+export async function startHaproxy(servers: string[]): Promise<Haproxy> {
+  const port = await freePort();
+  const child = spawn('haproxy', ['-f', 'deploy/haproxy.cfg', '-db'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      CHAT_BIND: `127.0.0.1:${port}`,
+      ...Object.fromEntries(servers.map((server, index) => [`CHAT_SERVER_${index + 1}`, server])),
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`haproxy exited early:\n${output}`);
+    return (await fetch(`${url}/health`)).ok;
+  }, 'haproxy');
+  return {
+    url,
+    graphqlUrl: `${url}/graphql`,
+    process: child,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

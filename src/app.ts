@@ -68,7 +68,11 @@ export function originPolicy(config: Config): OriginPolicy {
 
 export async function buildApp(config: Config, logger: Logger, databaseOptions: DatabaseOptions = {}): Promise<App> {
   const dataSource = await openDatabase(config, logger, databaseOptions);
-  const realtime = await startRealtime(dataSource, { url: config.redisUrl, keyPrefix: config.redisKeyPrefix }, logger);
+  const realtime = await startRealtime(
+    dataSource,
+    { url: config.redisUrl, clusterNodes: config.redisClusterNodes, keyPrefix: config.redisKeyPrefix },
+    logger,
+  );
   const metrics = new Metrics();
   realtime.feed.onFannedOut = (seconds) => metrics.fanOutDuration.observe(seconds);
   const services: Services = {

@@ -45,6 +45,19 @@ const environmentSchema = z.object({
     .string()
     .refine((url) => /^rediss?:\/\/.+/.test(url), 'must be redis://host:port')
     .optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((list) =>
+      list
+        .split(',')
+        .map((node) => node.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (nodes) => nodes.length > 0 && nodes.every((node) => /^[^\s:/]+:\d{1,5}$/.test(node)),
+      'must be a comma-separated list of host:port',
+    )
+    .optional(),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[\w:.-]{1,64}$/, 'must be 1 to 64 of letters, digits, _ : . -')
@@ -91,6 +104,8 @@ export type Config = {
   host: string;
   database: { kind: 'mysql'; url: string } | { kind: 'sqlite'; path: string };
   redisUrl: string | undefined;
+  /** Seed nodes (host:port) of a Redis Cluster, used instead of REDIS_URL for every Redis use. */
+  redisClusterNodes: string[] | undefined;
   /** Prefixes every Redis key and channel, so deployments can share a Redis. */
   redisKeyPrefix: string;
   jwtSecret: string;
@@ -132,6 +147,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (values.NODE_ENV === 'production' && !values.JWT_SECRET) {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
   }
+  if (values.REDIS_URL && values.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('Invalid configuration:\n  REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES');
+  }
   const tokenTtlSeconds = parseDurationSeconds(values.TOKEN_TTL);
   if (tokenTtlSeconds < 1) throw new ConfigError('Invalid configuration:\n  TOKEN_TTL: must be at least 1 second');
 
@@ -143,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { kind: 'mysql', url: values.DATABASE_URL }
       : { kind: 'sqlite', path: values.SQLITE_PATH },
     redisUrl: values.REDIS_URL,
+    redisClusterNodes: values.REDIS_CLUSTER_NODES,
     redisKeyPrefix: values.REDIS_KEY_PREFIX,
     jwtSecret: values.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
     tokenTtlSeconds,

@@ -2,7 +2,7 @@
 // configured. Hand-written rather than @envelop/rate-limiter because a limit
 // must never make a send fail while Redis is down: each check falls back to a
 // per-process bucket until Redis answers again.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './realtime/pubsub.js';
 import { ApiError } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -74,7 +74,7 @@ export class RateLimiter {
 
   constructor(
     private readonly rules: RateRules,
-    private readonly redis: Redis | null,
+    private readonly redis: RedisClient | null,
     private readonly keyPrefix: string,
     private readonly logger: Logger,
     /** Told of every refusal (the metrics' counter). */

@@ -1,6 +1,9 @@
 // Real server processes and a Redis of the test's own, for what an in-process
 // server cannot show: several instances, SIGKILL, SIGTERM, a Redis restart.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { connect as connectTcp, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -214,4 +217,92 @@ export async function startHaproxy(servers: string[]): Promise<Haproxy> {
       await exited;
     },
   };
+}
+
+export type RedisCluster = {
+  /** host:port of every node, for REDIS_CLUSTER_NODES. */
+  nodes: string[];
+  /** redis-cli against one node; its output. */
+  cli(port: number, ...args: string[]): string;
+  /** The port of the master that serves `key`'s slot now. */
+  masterOf(key: string): number;
+  /** SIGKILLs the node on `port`. */
+  kill(port: number): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/**
+ * A Redis Cluster of three masters with one replica each on loopback
+ * (`redis-server --cluster-enabled yes`, assembled by `redis-cli --cluster
+ * create`), in a folder of its own; stopped by pid. A master that stops
+ * answering is replaced by its replica within seconds (node timeout 2 s).
+ */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const directory = mkdtempSync(join(tmpdir(), 'chat-redis-cluster-'));
+  const ports: number[] = [];
+  for (let index = 0; index < 6; index++) ports.push(await freePort());
+  const children = new Map<number, ChildProcess>();
+  for (const port of ports) {
+    // prettier-ignore
+    children.set(port, spawn('redis-server', [
+      '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+      '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
+      '--save', '', '--appendonly', 'no', '--dir', directory,
+    ], { stdio: 'ignore' }));
+  }
+  const cli = (port: number, ...args: string[]) =>
+    execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8' });
+  for (const port of ports) await waitFor(async () => cli(port, 'PING').trim() === 'PONG', `redis node ${port}`);
+  execFileSync(
+    'redis-cli',
+    ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '1', '--cluster-yes'],
+    { stdio: 'ignore' },
+  );
+  const alive = () => ports.filter((port) => children.has(port));
+  const healthy = async () =>
+    alive().every((port) => {
+      const info = cli(port, 'CLUSTER', 'INFO');
+      return info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384');
+    });
+  await waitFor(healthy, 'the redis cluster', 60_000);
+  const cluster: RedisCluster = {
+    nodes: ports.map((port) => `127.0.0.1:${port}`),
+    cli,
+    masterOf(key) {
+      const slot = Number(cli(alive()[0]!, 'CLUSTER', 'KEYSLOT', key).trim());
+      for (const line of cli(alive()[0]!, 'CLUSTER', 'NODES').trim().split('\n')) {
+        const [, address, flags, , , , , , ...ranges] = line.split(' ');
+        if (!flags!.includes('master') || flags!.includes('fail')) continue;
+        for (const range of ranges) {
+          const [low, high = low] = range.split('-').map(Number);
+          if (slot >= low! && slot <= high!) return Number(address!.split('@')[0]!.split(':')[1]);
+        }
+      }
+      throw new Error(`no master serves slot ${slot}`);
+    },
+    async kill(port) {
+      const child = children.get(port);
+      if (!child) return;
+      children.delete(port);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      // The replica takes over once the others agree the node failed.
+      const markedFailed = () =>
+        alive().every((other) =>
+          cli(other, 'CLUSTER', 'NODES')
+            .split('\n')
+            .some((line) => line.includes(`:${port}@`) && line.includes('fail') && !line.includes('fail?')),
+        );
+      await waitFor(async () => markedFailed() && (await healthy()), 'the redis cluster after a failover', 60_000);
+    },
+    async stop() {
+      const exits = [...children.values()].map((child) => new Promise((resolve) => child.once('exit', resolve)));
+      for (const child of children.values()) child.kill('SIGKILL');
+      children.clear();
+      await Promise.all(exits);
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+  return cluster;
 }

@@ -5,6 +5,7 @@
 // the public port behind a token).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGroup, errorCode, gql, send, signUp, type TestUser, uniqueName } from './helpers/client.js';
+import { sample } from './helpers/metrics.js';
 import { SET_UPS, startServer, type TestServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 import { type Collector, sockets, subscribe, untilLive } from './helpers/ws.js';
@@ -17,19 +18,6 @@ const TYPING = `subscription ($conversationId: ID!) {
 }`;
 const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
 const METRICS_TOKEN = 'metrics-token-for-the-tests';
-
-/** One sample of the exposition text: `name{labels} value`, labels matched as given. */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = Object.fromEntries(
-      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((pair) => [pair[1], pair[2]]),
-    );
-    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[3]);
-  }
-  return undefined;
-}
 
 async function scrape(url: string, token?: string): Promise<string> {
   const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });

@@ -13,6 +13,7 @@ import { request } from 'node:http';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpuMs, rssBytes } from '../../bench/lib/proc.js';
 import { parseEventCursor } from '../../src/schema/eventCursor.js';
 import { createGroup, data, gql, signUp, type TestUser, uniqueName } from '../helpers/client.js';
 import {
@@ -28,6 +29,7 @@ import {
 import { dropMysqlDatabase, TEST_MYSQL_URL } from '../helpers/server.js';
 import { eventually, sleep } from '../helpers/wait.js';
 import { wsUrl } from '../helpers/ws.js';
+import { sample } from '../helpers/metrics.js';
 
 const CLIENTS = 50;
 const GROUP_SIZE = 10;
@@ -36,6 +38,8 @@ const SEND_PAUSE_MS = 1_000;
 /** A send is retried (same clientMessageId) this many times before it counts as failed for good. */
 const SEND_ATTEMPTS = 60;
 const LOG_IN_LIMIT = 3;
+/** The steady traffic measured before the restarts. */
+const STEADY_WINDOW_MS = 10_000;
 
 const MESSAGE_EVENTS = `subscription ($after: String) {
   messageEvents(after: $after) { kind cursor message { id conversation { id } } }
@@ -193,7 +197,7 @@ function postFrom(
 
 async function openSockets(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  return Number(/^chat_open_sockets (\d+)$/m.exec(text)?.[1] ?? Number.NaN);
+  return sample(text, 'chat_open_sockets') ?? Number.NaN;
 }
 
 describe('three instances behind HAProxy', () => {
@@ -330,6 +334,42 @@ describe('three instances behind HAProxy', () => {
   it('loses and repeats nothing through a rolling SIGTERM restart of all three instances', async () => {
     for (const client of clients) client.startSending();
     await eventually(() => totalAcknowledged() >= CLIENTS, 'traffic flowing', 30_000);
+
+    // A steady window first, for docs/scaling.md's check of its model: the
+    // instances' CPU time (/proc) against the sends and deliveries their
+    // metrics counted meanwhile.
+    const reading = async () =>
+      Promise.all(
+        instances.map(async (instance, index) => {
+          const text = await (await fetch(`http://127.0.0.1:${metricsPorts[index]}/metrics`)).text();
+          return {
+            cpuMs: cpuMs(instance!.process.pid!)!,
+            rssBytes: rssBytes(instance!.process.pid!)!,
+            sends: sample(text, 'chat_send_duration_seconds_count', { outcome: 'ok' }) ?? 0,
+            deliveries: sample(text, 'chat_deliveries_total', { operation: 'messageEvents' }) ?? 0,
+            sockets: sample(text, 'chat_open_sockets') ?? 0,
+          };
+        }),
+      );
+    const windowStart = await reading();
+    const startedAt = Date.now();
+    await sleep(STEADY_WINDOW_MS);
+    const windowEnd = await reading();
+    const seconds = (Date.now() - startedAt) / 1000;
+    const total = (pick: (r: (typeof windowEnd)[number]) => number) =>
+      windowEnd.reduce((sum, end, index) => sum + pick(end) - pick(windowStart[index]!), 0);
+    const cpuSeconds = total((r) => r.cpuMs) / 1000;
+    figures.steadyWindow = {
+      seconds,
+      sendsPerSecond: total((r) => r.sends) / seconds,
+      deliveriesPerSecond: total((r) => r.deliveries) / seconds,
+      instanceCpuCores: cpuSeconds / seconds,
+      cpuMicrosecondsPerDelivery: (cpuSeconds * 1e6) / total((r) => r.deliveries),
+      socketsPerInstance: windowEnd.map((r) => r.sockets),
+      rssMbPerInstance: windowEnd.map((r) => Math.round(r.rssBytes / 2 ** 20)),
+    };
+    console.log('steady window', figures.steadyWindow);
+
     const restartTimes: number[] = [];
     for (let index = 0; index < 3; index++) {
       const started = Date.now();

@@ -48,8 +48,8 @@ describe('two instances on a Redis Cluster', () => {
       RATE_LIMIT_REACTION: `${REACTION_BURST},0.001`,
       LOG_LEVEL: 'error',
     };
-    a = await startInstance(env, { compiled: true });
-    b = await startInstance(env, { compiled: true });
+    a = await startInstance(env, { compiled: true, startupTimeoutMs: 90_000 });
+    b = await startInstance(env, { compiled: true, startupTimeoutMs: 90_000 });
     for (const instance of [a, b]) {
       await waitFor(async () => (await fetch(`${instance.url}/ready`)).ok, 'instance ready on the cluster');
     }

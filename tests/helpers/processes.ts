@@ -96,6 +96,8 @@ export type InstanceOptions = {
   port?: number;
   /** Run the compiled build (`npm run build:server`, dist/main.js) as production does, not the sources. */
   compiled?: boolean;
+  /** How long it may take to answer /health (a loaded machine starts slowly). */
+  startupTimeoutMs?: number;
 };
 
 /** A real server process (`node --import tsx src/main.ts`, or dist/main.js), ready when /health answers. */
@@ -121,10 +123,14 @@ export async function startInstance(env: Record<string, string>, options: Instan
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`instance exited early:\n${output}`);
-    return (await fetch(`${url}/health`)).ok;
-  }, `instance on port ${port}`);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`instance exited early:\n${output}`);
+      return (await fetch(`${url}/health`)).ok;
+    },
+    `instance on port ${port}`,
+    options.startupTimeoutMs,
+  );
   return {
     url,
     graphqlUrl: `${url}/graphql`,

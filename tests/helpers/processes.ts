@@ -123,14 +123,20 @@ export async function startInstance(env: Record<string, string>, options: Instan
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`instance exited early:\n${output}`);
-      return (await fetch(`${url}/health`)).ok;
-    },
-    `instance on port ${port}`,
-    options.startupTimeoutMs,
-  );
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`instance exited early:\n${output}`);
+        return (await fetch(`${url}/health`)).ok;
+      },
+      `instance on port ${port}`,
+      options.startupTimeoutMs,
+    );
+  } catch (error) {
+    // Not left running when it never came up: nobody else holds its pid.
+    child.kill('SIGKILL');
+    throw error;
+  }
   return {
     url,
     graphqlUrl: `${url}/graphql`,
@@ -179,7 +185,12 @@ export async function startCluster(size: number, env: Record<string, string> = {
     },
   };
   // The first instance creates the database and runs migrations before the others start.
-  for (let index = 0; index < size; index++) await cluster.addInstance();
+  try {
+    for (let index = 0; index < size; index++) await cluster.addInstance();
+  } catch (error) {
+    await cluster.stop(); // what did start is not left running
+    throw error;
+  }
   return cluster;
 }
 
@@ -258,19 +269,25 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   }
   const cli = (port: number, ...args: string[]) =>
     execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8' });
-  for (const port of ports) await waitFor(async () => cli(port, 'PING').trim() === 'PONG', `redis node ${port}`);
-  execFileSync(
-    'redis-cli',
-    ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '1', '--cluster-yes'],
-    { stdio: 'ignore' },
-  );
   const alive = () => ports.filter((port) => children.has(port));
   const healthy = async () =>
     alive().every((port) => {
       const info = cli(port, 'CLUSTER', 'INFO');
       return info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384');
     });
-  await waitFor(healthy, 'the redis cluster', 60_000);
+  try {
+    for (const port of ports) await waitFor(async () => cli(port, 'PING').trim() === 'PONG', `redis node ${port}`);
+    execFileSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      { stdio: 'ignore' },
+    );
+    await waitFor(healthy, 'the redis cluster', 60_000);
+  } catch (error) {
+    for (const child of children.values()) child.kill('SIGKILL');
+    rmSync(directory, { recursive: true, force: true });
+    throw error;
+  }
   const cluster: RedisCluster = {
     nodes: ports.map((port) => `127.0.0.1:${port}`),
     cli,

@@ -430,7 +430,7 @@ describe('three instances behind HAProxy', () => {
     expect(reconnected).toBeGreaterThanOrEqual(CLIENTS / 2);
     // Generous: a client is without a socket for about a second normally; this only catches one left out.
     expect(Math.max(...clients.map((client) => client.longestGapMs))).toBeLessThan(30_000);
-  });
+  }, 420_000); // about 90 s on a quiet machine; restarts take far longer on a loaded one
 
   it('loses nothing when an instance is killed mid-traffic, and presence is right again within 60 s', async () => {
     // A user whose only socket is on the instance about to die, straight to it:

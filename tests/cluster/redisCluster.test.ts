@@ -5,6 +5,7 @@
 // and a master killed in the middle of the traffic, its replica promoted,
 // loses no message and repeats none.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { channelOf } from '../../src/realtime/topics.js';
 import { createGroup, errorCode, gql, send, signUp, type TestUser, uniqueName } from '../helpers/client.js';
@@ -26,6 +27,22 @@ const ADD_REACTION =
 const REACTION_BURST = 4;
 
 const { socketClient, openSocket, closeAll } = sockets();
+
+/**
+ * A request retried when its connection is cut before an answer (a keep-alive
+ * connection closed by the server as the request went out: likelier on a
+ * starved machine), as a client does; sends carry a clientMessageId, so a
+ * retry cannot store one twice.
+ */
+async function retried<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (error) {
+      if (attempt === 5) throw error;
+    }
+  }
+}
 afterEach(() => closeAll());
 
 describe('two instances on a Redis Cluster', () => {
@@ -61,6 +78,16 @@ describe('two instances on a Redis Cluster', () => {
   }, 180_000);
 
   afterAll(async () => {
+    // For a failure's diagnosis: whether an instance died, and what each logged (errors only).
+    mkdirSync('test-artifacts', { recursive: true });
+    writeFileSync(
+      'test-artifacts/redis-cluster-instances.log',
+      [a, b]
+        .map(
+          (instance, index) => `instance ${index + 1}, exit code ${instance?.process.exitCode}:\n${instance?.output()}`,
+        )
+        .join('\n\n'),
+    );
     for (const instance of [a, b]) instance?.kill('SIGKILL');
     await Promise.all([a?.exited, b?.exited]);
     await redis?.stop();
@@ -69,7 +96,7 @@ describe('two instances on a Redis Cluster', () => {
 
   it('fans out by sharded pub/sub: messages, typing and presence cross instances', async () => {
     const events = subscribe(socketClient(b.graphqlUrl, bob.token), MESSAGE_EVENTS, { conversationId });
-    await untilLive(events, () => send(a.graphqlUrl, alice, conversationId, 'probe'));
+    await untilLive(events, () => retried(() => send(a.graphqlUrl, alice, conversationId, 'probe')));
     const bodies = Array.from({ length: 20 }, (_, index) => `sharded ${index}`);
     for (const body of bodies) await send(a.graphqlUrl, alice, conversationId, body);
     await events.waitUntil((event) => event.messageEvents.message.body === 'sharded 19', 20_000);
@@ -116,7 +143,7 @@ describe('two instances on a Redis Cluster', () => {
 
   it('loses and repeats no message when the master serving the fan-out is killed and its replica promoted', async () => {
     const events = subscribe(socketClient(b.graphqlUrl, bob.token), MESSAGE_EVENTS, { conversationId });
-    await untilLive(events, () => send(a.graphqlUrl, alice, conversationId, 'failover probe'));
+    await untilLive(events, () => retried(() => send(a.graphqlUrl, alice, conversationId, 'failover probe')));
     const channel = channelOf(prefix, 'messageEvents');
     const master = redis.masterOf(channel);
 
@@ -127,11 +154,13 @@ describe('two instances on a Redis Cluster', () => {
     for (let index = 0; index < COUNT; index++) {
       if (index === 30) killed = redis.kill(master);
       const body = `failover ${index}`;
-      const response = await gql(
-        (index % 2 ? b : a).graphqlUrl,
-        'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
-        { input: { conversationId, body, clientMessageId: body } },
-        alice.token,
+      const response = await retried(() =>
+        gql(
+          (index % 2 ? b : a).graphqlUrl,
+          'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
+          { input: { conversationId, body, clientMessageId: body } },
+          alice.token,
+        ),
       );
       if (response.errors?.length) failures.push(`${body}: ${JSON.stringify(response.errors)}`);
       else sent.push(body);
@@ -156,6 +185,9 @@ describe('two instances on a Redis Cluster', () => {
     // And delivery goes on after the failover.
     await send(a.graphqlUrl, alice, conversationId, 'after the failover');
     await events.waitUntil((event) => event.messageEvents.message.body === 'after the failover', 10_000);
-    for (const instance of [a, b]) expect((await fetch(`${instance.url}/ready`)).status).toBe(200);
+    for (const instance of [a, b]) {
+      expect(instance.process.exitCode).toBeNull();
+      expect((await fetch(`${instance.url}/ready`)).status).toBe(200);
+    }
   });
 });

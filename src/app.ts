@@ -28,6 +28,8 @@ export { MAX_BODY_BYTES } from './bodyLimit.js';
 const CLIENT_DIST_DIR = fileURLToPath(new URL('../client/dist', import.meta.url));
 /** /ready fails when the database does not answer within this time. */
 const READINESS_TIMEOUT_MS = 2_000;
+/** How long an idle HTTP keep-alive connection stays open. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** On shutdown, in-flight requests get this long to finish before connections are cut. */
 const DRAIN_TIMEOUT_MS = 5_000;
 
@@ -161,6 +163,11 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       void yoga.handle(req, res);
     });
   });
+  // Idle keep-alive connections are kept longer than a load balancer keeps its
+  // own to this instance (HAProxy's pool, nginx's keepalive), so the balancer,
+  // not this side, closes them: otherwise it may reuse one this side has just
+  // closed and answer 502 (Node's default is 5 s).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const sockets = attachWebSocketServer(server, yoga, services, {
     path: GRAPHQL_PATH,
     originAllowed: originPolicy(config),

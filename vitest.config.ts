@@ -9,8 +9,8 @@ export default defineConfig({
   },
   test: {
     include: ['tests/**/*.test.ts'],
-    // Minutes-long fault tests run with `npm run test:faults`.
-    exclude: [...configDefaults.exclude, 'tests/faults/**'],
+    // Minutes-long fault tests run with `npm run test:faults`, the deployment tests with `npm run test:cluster`.
+    exclude: [...configDefaults.exclude, 'tests/faults/**', 'tests/cluster/**'],
     setupFiles: ['tests/helpers/setup.ts'],
     // Each file starts its own servers and databases; two at a time suits a 2-core machine.
     pool: 'forks',

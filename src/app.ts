@@ -16,6 +16,7 @@ import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import { renderGraphiQL } from './graphiql.js';
 import type { Logger } from './logger.js';
 import { startPush } from './push/index.js';
+import { createMetricsServer, handleMetricsRequest, Metrics, useSendMetrics } from './metrics.js';
 import { RateLimiter } from './rateLimit.js';
 import { startRealtime } from './realtime/index.js';
 import { useSharedSubscriptionExecution } from './realtime/sharedExecution.js';
@@ -32,6 +33,8 @@ export { MAX_BODY_BYTES } from './bodyLimit.js';
 const CLIENT_DIST_DIR = fileURLToPath(new URL('../client/dist', import.meta.url));
 /** /ready fails when the database does not answer within this time. */
 const READINESS_TIMEOUT_MS = 2_000;
+/** How long an idle HTTP keep-alive connection stays open. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** On shutdown, in-flight requests get this long to finish before connections are cut. */
 const DRAIN_TIMEOUT_MS = 5_000;
 
@@ -39,6 +42,8 @@ export type App = {
   services: Services;
   /** Listens on config.port (0 picks a free port); resolves with the base URL. */
   start(): Promise<string>;
+  /** The URL of /metrics on its own listener (METRICS_PORT), once started; null when served on the public port or off. */
+  metricsUrl(): string | null;
   /**
    * Graceful: report not ready (for `readinessGraceMs`, so a load balancer
    * notices), stop accepting, finish in-flight requests, close sockets (1001),
@@ -54,6 +59,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
+const displayHost = (host: string) => (host === '0.0.0.0' || host === '::' ? 'localhost' : host);
+
 const LOCALHOST = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
 /** Same origin, the configured origins, and localhost outside production; clients without an Origin (not browsers) too. */
@@ -68,7 +75,11 @@ export function originPolicy(config: Config): OriginPolicy {
 
 export async function buildApp(config: Config, logger: Logger, databaseOptions: DatabaseOptions = {}): Promise<App> {
   const dataSource = await openDatabase(config, logger, databaseOptions);
-  const realtime = await startRealtime(dataSource, { url: config.redisUrl, keyPrefix: config.redisKeyPrefix }, logger);
+  const realtime = await startRealtime(
+    dataSource,
+    { url: config.redisUrl, clusterNodes: config.redisClusterNodes, keyPrefix: config.redisKeyPrefix },
+    logger,
+  );
   const sessions = new Sessions(
     dataSource,
     realtime.bus,
@@ -76,6 +87,8 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     logger,
   );
   await sessions.start();
+  const metrics = new Metrics();
+  realtime.feed.onFannedOut = (seconds) => metrics.fanOutDuration.observe(seconds);
   const services: Services = {
     config,
     dataSource,
@@ -83,11 +96,19 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     sessions,
     logger,
     realtime,
-    rateLimiter: new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger),
+    rateLimiter: new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger, (action) =>
+      metrics.rateLimitRefusals.inc({ action }),
+    ),
+    metrics,
     push: await startPush(dataSource, config.push, realtime, logger),
     attachments: await createAttachmentService(config, dataSource, logger),
   };
   let stopping = false;
+  const databaseAnswers = () =>
+    withTimeout(dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
+      () => true,
+      () => false,
+    );
 
   const yoga = createYoga<Record<string, unknown>>({
     schema,
@@ -123,6 +144,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       }),
       ...operationLimitPlugins({ exposeSchema: config.exposeSchema }),
       useErrorCodes(),
+      useSendMetrics(metrics),
       ...(config.serverTiming ? [useServerTiming()] : []),
       useSharedSubscriptionExecution<Context>({
         executionContext: (context, viewer) => ({ ...context, viewer, loaders: newLoaders(context, viewer) }),
@@ -130,10 +152,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {
-          const database = await withTimeout(dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
-            () => true,
-            () => false,
-          );
+          const database = await databaseAnswers();
           const redis = realtime.bus.healthy();
           const status = { status: database && redis && !stopping ? 'ready' : 'not ready', database, redis, stopping };
           return new Response(JSON.stringify(status), {
@@ -151,6 +170,10 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     inFlight++;
     res.once('close', () => inFlight--);
     if (serveAttachment(req, res, dataSource, services.attachments, logger)) return;
+    // With no listener of its own, /metrics is on this port only behind its token.
+    if (config.metricsPort === undefined && config.metricsToken !== undefined) {
+      if (handleMetricsRequest(metrics, config.metricsToken, req, res)) return;
+    }
     if (serveClient(req, res)) return;
     // Uploads stream to disk instead of passing the body limit (attachments/multipart.ts says why).
     if (req.url?.split('?')[0] === GRAPHQL_PATH && isMultipartRequest(req)) {
@@ -172,22 +195,44 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       void yoga.handle(req, res);
     });
   });
+  // Idle keep-alive connections are kept longer than a load balancer keeps its
+  // own to this instance (HAProxy's pool, nginx's keepalive), so the balancer,
+  // not this side, closes them: otherwise it may reuse one this side has just
+  // closed and answer 502 (Node's default is 5 s).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const sockets = attachWebSocketServer(server, yoga, services, {
     path: GRAPHQL_PATH,
     originAllowed: originPolicy(config),
   });
+  metrics.attach({
+    openSockets: () => sockets.openSockets(),
+    feedLag: () => realtime.feed.lag(),
+    databaseUp: databaseAnswers,
+    redisUp: () => (realtime.bus.redis ? realtime.bus.healthy() : null),
+  });
+  const metricsServer = config.metricsPort === undefined ? null : createMetricsServer(metrics, config.metricsToken);
+  let metricsUrl: string | null = null;
 
   return {
     services,
-    start: () =>
-      new Promise((resolve, reject) => {
+    metricsUrl: () => metricsUrl,
+    start: async () => {
+      if (metricsServer) {
+        await new Promise<void>((resolve, reject) => {
+          metricsServer.once('error', reject);
+          metricsServer.listen(config.metricsPort, config.host, () => resolve());
+        });
+        const { port } = metricsServer.address() as AddressInfo;
+        metricsUrl = `http://${displayHost(config.host)}:${port}/metrics`;
+      }
+      return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
           const { port } = server.address() as AddressInfo;
-          const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-          resolve(`http://${host}:${port}`);
+          resolve(`http://${displayHost(config.host)}:${port}`);
         });
-      }),
+      });
+    },
     async stop({ readinessGraceMs = 0 } = {}) {
       stopping = true;
       if (readinessGraceMs > 0) await new Promise((resolve) => setTimeout(resolve, readinessGraceMs));
@@ -199,6 +244,10 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       server.closeAllConnections();
       await closed;
       await services.push.stop();
+      if (metricsServer?.listening) {
+        metricsServer.closeAllConnections();
+        await new Promise((resolve) => metricsServer.close(resolve));
+      }
       await realtime.stop();
       await services.attachments.stop();
       if (dataSource.isInitialized) await dataSource.destroy();

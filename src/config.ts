@@ -113,6 +113,19 @@ const environmentSchema = z.object({
     .string()
     .refine((url) => /^rediss?:\/\/.+/.test(url), 'must be redis://host:port')
     .optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((list) =>
+      list
+        .split(',')
+        .map((node) => node.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (nodes) => nodes.length > 0 && nodes.every((node) => /^[^\s:/]+:\d{1,5}$/.test(node)),
+      'must be a comma-separated list of host:port',
+    )
+    .optional(),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[\w:.-]{1,64}$/, 'must be 1 to 64 of letters, digits, _ : . -')
@@ -123,6 +136,8 @@ const environmentSchema = z.object({
   EXPOSE_SCHEMA: z.enum(['true', 'false']).optional(),
   SERVER_TIMING: z.enum(['true', 'false']).optional(),
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   ...Object.fromEntries(
     RATE_LIMITED_ACTIONS.map((action) => [
       rateLimitVariable(action),
@@ -174,6 +189,8 @@ export type Config = {
   host: string;
   database: { kind: 'mysql'; url: string } | { kind: 'sqlite'; path: string };
   redisUrl: string | undefined;
+  /** Seed nodes (host:port) of a Redis Cluster, used instead of REDIS_URL for every Redis use. */
+  redisClusterNodes: string[] | undefined;
   /** Prefixes every Redis key and channel, so deployments can share a Redis. */
   redisKeyPrefix: string;
   jwtSecret: string;
@@ -190,6 +207,10 @@ export type Config = {
   allowedOrigins: string[];
   push: PushConfig;
   attachments: AttachmentConfig;
+  /** /metrics on a listener of its own (0 picks a free port); undefined: on the public port when a token is set, else off. */
+  metricsPort: number | undefined;
+  /** A bearer token /metrics requires wherever it is served. */
+  metricsToken: string | undefined;
 };
 
 export type AttachmentConfig = {
@@ -231,6 +252,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (values.NODE_ENV === 'production' && !values.JWT_SECRET) {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
   }
+  if (values.REDIS_URL && values.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('Invalid configuration:\n  REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES');
+  }
   const tokenTtlSeconds = parseDurationSeconds(values.TOKEN_TTL);
   if (values.ATTACHMENT_STORAGE === 's3' && !values.S3_BUCKET) {
     throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required when ATTACHMENT_STORAGE=s3');
@@ -245,12 +269,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { kind: 'mysql', url: values.DATABASE_URL }
       : { kind: 'sqlite', path: values.SQLITE_PATH },
     redisUrl: values.REDIS_URL,
+    redisClusterNodes: values.REDIS_CLUSTER_NODES,
     redisKeyPrefix: values.REDIS_KEY_PREFIX,
     jwtSecret: values.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
     tokenTtlSeconds,
     logLevel: values.LOG_LEVEL,
     allowedOrigins: values.ALLOWED_ORIGINS,
     trustProxyHops: values.TRUST_PROXY,
+    metricsPort: values.METRICS_PORT,
+    metricsToken: values.METRICS_TOKEN,
     rateRules: Object.fromEntries(
       RATE_LIMITED_ACTIONS.map((action) => {
         const text = (values as Record<string, unknown>)[rateLimitVariable(action)] as string | undefined;

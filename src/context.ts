@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
 import type { Logger } from './logger.js';
 import type { PushService } from './push/index.js';
+import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rateLimit.js';
 import type { Realtime } from './realtime/index.js';
 
@@ -21,6 +22,7 @@ export type Services = {
   rateLimiter: RateLimiter;
   push: PushService;
   attachments: AttachmentService;
+  metrics: Metrics;
 };
 
 export type Viewer = { id: number };

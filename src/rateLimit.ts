@@ -2,7 +2,7 @@
 // configured. Hand-written rather than @envelop/rate-limiter because a limit
 // must never make a send fail while Redis is down: each check falls back to a
 // per-process bucket until Redis answers again.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './realtime/pubsub.js';
 import { ApiError } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -75,22 +75,27 @@ export class RateLimiter {
 
   constructor(
     private readonly rules: RateRules,
-    private readonly redis: Redis | null,
+    private readonly redis: RedisClient | null,
     private readonly keyPrefix: string,
     private readonly logger: Logger,
+    /** Told of every refusal (the metrics' counter). */
+    private readonly onRefused: (action: RateLimitedAction) => void = () => undefined,
   ) {}
 
   /** Takes one token for `action` by `who`; RATE_LIMITED with retryAfterMs when none is left. */
   async consume(action: RateLimitedAction, who: string | number): Promise<void> {
     const outcome = await this.take(action, String(who));
     if (!outcome.allowed) {
+      this.onRefused(action);
       throw new ApiError('RATE_LIMITED', 'Too many requests; try again later.', { retryAfterMs: outcome.retryAfterMs });
     }
   }
 
   /** A per-process check, for limits that concern one connection only. */
   consumeLocally(action: RateLimitedAction, who: string): Outcome {
-    return this.local.take(`${action}:${who}`, this.rules[action]);
+    const outcome = this.local.take(`${action}:${who}`, this.rules[action]);
+    if (!outcome.allowed) this.onRefused(action);
+    return outcome;
   }
 
   private async take(action: RateLimitedAction, who: string): Promise<Outcome> {

@@ -19,6 +19,7 @@ import { User } from './db/entities/index.js';
 import { subscriptionStarts } from './realtime/startLimit.js';
 import { tagErrorCodes } from './errorCodes.js';
 import type { Logger } from './logger.js';
+import { rootFieldOf } from './metrics.js';
 
 /** ConnectionInit must arrive this soon after the socket opens (else 4408). */
 export const CONNECTION_INIT_TIMEOUT_MS = 3_000;
@@ -181,6 +182,7 @@ export type OriginPolicy = (origin: string | undefined, host: string | undefined
 export type SocketServer = {
   /** Closes every socket with 1001 and stops accepting new ones. */
   close(): Promise<void>;
+  openSockets(): number;
 };
 
 export function attachWebSocketServer(
@@ -192,8 +194,10 @@ export function attachWebSocketServer(
   // perMessageDeflate stays off (ws's default for servers): its zlib state costs
   // tens of KB per socket.
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, handleProtocols });
-  const { realtime, tokens, logger } = services;
+  const { realtime, tokens, logger, metrics } = services;
   let accepting = true;
+  /** The delivery counter of each running subscription, by its Subscribe payload (which graphql-ws keeps as long). */
+  const countedSubscriptions = new WeakMap<object, { operation: string; delivered: { inc(): void } }>();
 
   // Each user's authenticated sockets on this instance, so a revoked session's close at once (4403).
   const socketsByUser = new Map<number, Set<Extra>>();
@@ -325,7 +329,20 @@ export function attachWebSocketServer(
       };
       return args;
     },
-    onNext({ extra, subscriptions }, id, _payload, _args, result) {
+    onOperation(_ctx, _id, payload, args, result) {
+      if (!(Symbol.asyncIterator in result)) return;
+      const operation = rootFieldOf(args.document, args.operationName);
+      metrics.subscriptions.inc({ operation });
+      countedSubscriptions.set(payload, { operation, delivered: metrics.deliveries.labels({ operation }) });
+    },
+    onComplete(_ctx, _id, payload) {
+      const counted = countedSubscriptions.get(payload);
+      if (!counted) return;
+      countedSubscriptions.delete(payload);
+      metrics.subscriptions.dec({ operation: counted.operation });
+    },
+    onNext({ extra, subscriptions }, id, payload, _args, result) {
+      countedSubscriptions.get(payload)?.delivered.inc();
       // The socket is closing: end a stream now (graphql-ws returns it when
       // this throws inside its loop, which stops a replay) rather than when
       // the close completes, which waits for every frame queued before it.
@@ -437,5 +454,6 @@ export function attachWebSocketServer(
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       logger.debug('websocket server closed');
     },
+    openSockets: () => wss.clients.size,
   };
 }

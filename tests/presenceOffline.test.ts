@@ -8,6 +8,7 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { presenceKeys } from '../src/realtime/presence.js';
 import { openDirect, signUp, type TestUser, uniqueName } from './helpers/client.js';
 import { startServer, TEST_MYSQL_URL, TEST_REDIS_URL, type TestServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
@@ -111,8 +112,9 @@ describe('offline events while the database fails (mysql+redis)', () => {
       await withoutUsersTable(async () => {
         const expiredAt = Date.now() - 1_000;
         for (const userId of [numericId(bob), numericId(carol)]) {
-          await redis.zadd(`${prefix}presence:user:${userId}`, expiredAt, 'dead-instance');
-          await redis.zadd(`${prefix}presence:expiries`, expiredAt, `dead-instance|${userId}`);
+          const keys = presenceKeys(prefix);
+          await redis.zadd(keys.userKey(userId), expiredAt, 'dead-instance');
+          await redis.zadd(keys.expiriesKey(keys.bucketOf(userId)), expiredAt, `dead-instance|${userId}`);
         }
         // The sweep runs every 5 seconds.
         await eventually(

@@ -26,10 +26,10 @@ export type Realtime = {
 
 export async function startRealtime(
   dataSource: DataSource,
-  redis: { url: string | undefined; keyPrefix: string },
+  redis: { url: string | undefined; clusterNodes?: string[] | undefined; keyPrefix: string },
   logger: Logger,
 ): Promise<Realtime> {
-  const bus = createBus(redis.url, redis.keyPrefix, logger);
+  const bus = createBus(redis, logger);
   const memberships = new Memberships(dataSource, bus, logger);
   const feed = new MessageFeed(dataSource, bus, memberships, logger);
   const typing = new Typing(bus, logger);

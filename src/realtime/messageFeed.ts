@@ -33,6 +33,8 @@ export type DeliveredEvent = {
   position: number;
   kind: MessageEventKind;
   conversationId: number;
+  /** When the event was written (its transaction commits right after). */
+  committedAt: Date;
   message: Message;
   sender: User;
   conversation: Conversation;
@@ -78,6 +80,7 @@ export async function hydrateEvents(dataSource: DataSource, events: MessageEvent
       position: event.position,
       kind: event.kind,
       conversationId: event.conversationId,
+      committedAt: event.createdAt,
       message,
       sender: senderById.get(message.senderId)!,
       conversation: conversationById.get(event.conversationId)!,
@@ -96,6 +99,8 @@ export class MessageFeed {
   private drainAgain = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** Told, per event handed to at least one subscriber, how long after its commit the last one got it (metrics). */
+  onFannedOut: (seconds: number) => void = () => undefined;
   /** The bell to publish at the end of this turn of the event loop. */
   private outgoingBell: { position: number; published: Promise<void> } | null = null;
 
@@ -152,6 +157,12 @@ export class MessageFeed {
     else this.catchUp();
   }
 
+  /** How far this instance's subscribers are behind the log: 0 with nobody listening here (nothing waits). */
+  async lag(): Promise<number> {
+    if (this.listeners.size === 0) return 0;
+    return Math.max(0, (await currentEventPosition(this.dataSource)) - this.delivered);
+  }
+
   listen(listener: FeedListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -206,5 +217,6 @@ export class MessageFeed {
       listener.push(event);
       if (++served % LISTENERS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
     }
+    if (served > 0) this.onFannedOut((Date.now() - event.committedAt.getTime()) / 1000);
   }
 }

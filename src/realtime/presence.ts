@@ -5,7 +5,7 @@
 // see it: only people who share a conversation with the user (`Contacts`).
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './pubsub.js';
 import { type DataSource, In } from 'typeorm';
 import { User } from '../db/entities/index.js';
 import type { Logger } from '../logger.js';
@@ -52,7 +52,8 @@ redis.call('ZREM', KEYS[2], ARGV[1] .. '|' .. ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZCARD', KEYS[1]) == 0 then return 1 else return 0 end`;
 
-// KEYS[1] expiries; ARGV now, batch, user key prefix
+// KEYS[1] a bucket's expiries; ARGV now, batch, the bucket's user key prefix (the
+// user keys it builds share KEYS[1]'s hash tag, so its slot)
 const SWEEP_SCRIPT = `
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 local offline = {}
@@ -68,10 +69,29 @@ for _, entry in ipairs(expired) do
 end
 return offline`;
 
-function redisPresenceStore(redis: Redis, keyPrefix: string, instanceId: string): PresenceStore {
-  const userKeyPrefix = `${keyPrefix}presence:user:`;
-  const userKey = (userId: number) => `${userKeyPrefix}${userId}`;
-  const EXPIRIES_KEY = `${keyPrefix}presence:expiries`;
+/**
+ * Presence keys are spread over PRESENCE_BUCKETS hash tags, `{presence:N}`
+ * with N the user id modulo the count: each script touches a user's set and
+ * its bucket's expiry index, which must share a hash slot on a Redis Cluster,
+ * and sixteen buckets spread that work over the shards instead of one slot
+ * taking all of it. On a single Redis the tags change nothing.
+ */
+const PRESENCE_BUCKETS = 16;
+
+/** The presence keys of a deployment: a user's set of instances, and a bucket's expiry index. */
+export function presenceKeys(keyPrefix: string) {
+  const bucketOf = (userId: number) => userId % PRESENCE_BUCKETS;
+  const userKeyPrefix = (bucket: number) => `${keyPrefix}{presence:${bucket}}:user:`;
+  return {
+    bucketOf,
+    userKeyPrefix,
+    userKey: (userId: number) => `${userKeyPrefix(bucketOf(userId))}${userId}`,
+    expiriesKey: (bucket: number) => `${keyPrefix}{presence:${bucket}}:expiries`,
+  };
+}
+
+function redisPresenceStore(redis: RedisClient, keyPrefix: string, instanceId: string): PresenceStore {
+  const { bucketOf, userKeyPrefix, userKey, expiriesKey } = presenceKeys(keyPrefix);
   return {
     register: async (userId) => {
       const now = Date.now();
@@ -79,7 +99,7 @@ function redisPresenceStore(redis: Redis, keyPrefix: string, instanceId: string)
         REGISTER_SCRIPT,
         2,
         userKey(userId),
-        EXPIRIES_KEY,
+        expiriesKey(bucketOf(userId)),
         instanceId,
         now,
         now + PRESENCE_TTL_MS,
@@ -88,35 +108,56 @@ function redisPresenceStore(redis: Redis, keyPrefix: string, instanceId: string)
       return result === 1;
     },
     unregister: async (userId) =>
-      (await redis.eval(UNREGISTER_SCRIPT, 2, userKey(userId), EXPIRIES_KEY, instanceId, Date.now(), userId)) === 1,
+      (await redis.eval(
+        UNREGISTER_SCRIPT,
+        2,
+        userKey(userId),
+        expiriesKey(bucketOf(userId)),
+        instanceId,
+        Date.now(),
+        userId,
+      )) === 1,
     async renew(userIds) {
       if (userIds.length === 0) return;
       const expiresAt = Date.now() + PRESENCE_TTL_MS;
-      const pipeline = redis.pipeline();
-      for (const userId of userIds) {
-        pipeline.zadd(userKey(userId), expiresAt, instanceId);
-        pipeline.pexpireat(userKey(userId), expiresAt);
-        pipeline.zadd(EXPIRIES_KEY, expiresAt, `${instanceId}|${userId}`);
-      }
-      await pipeline.exec();
+      // Separate commands, not one pipeline: a cluster pipeline must stay in one
+      // slot. Auto-pipelining still sends each node's share in one write.
+      await Promise.all(
+        userIds.flatMap((userId) => [
+          redis.zadd(userKey(userId), expiresAt, instanceId),
+          redis.pexpireat(userKey(userId), expiresAt),
+          redis.zadd(expiriesKey(bucketOf(userId)), expiresAt, `${instanceId}|${userId}`),
+        ]),
+      );
     },
     async sweep() {
-      const offline = (await redis.eval(
-        SWEEP_SCRIPT,
-        1,
-        EXPIRIES_KEY,
-        Date.now(),
-        SWEEP_BATCH,
-        userKeyPrefix,
-      )) as string[];
-      return offline.map(Number);
+      const now = Date.now();
+      const offline = await Promise.all(
+        Array.from(
+          { length: PRESENCE_BUCKETS },
+          async (_, bucket) =>
+            (await redis.eval(
+              SWEEP_SCRIPT,
+              1,
+              expiriesKey(bucket),
+              now,
+              SWEEP_BATCH,
+              userKeyPrefix(bucket),
+            )) as string[],
+        ),
+      );
+      return offline.flat().map(Number);
     },
     async online(userIds) {
       const now = Date.now();
-      const pipeline = redis.pipeline();
-      for (const userId of userIds) pipeline.zcount(userKey(userId), now, '+inf');
-      const results = (await pipeline.exec()) ?? [];
-      return results.map(([error, count]) => !error && Number(count) > 0);
+      return Promise.all(
+        userIds.map((userId) =>
+          redis.zcount(userKey(userId), now, '+inf').then(
+            (count) => count > 0,
+            () => false,
+          ),
+        ),
+      );
     },
   };
 }

@@ -1,6 +1,6 @@
 // Typing indicators. State is shared (Redis, or this process) so that repeats
 // reaching different instances behind a load balancer still count as one.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './pubsub.js';
 import type { Logger } from '../logger.js';
 import type { Bus } from './pubsub.js';
 import type { TypingPayload } from './topics.js';
@@ -33,7 +33,7 @@ const EXPIRE_SCRIPT = `
 if redis.call('HGET', KEYS[1], 'lastAt') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-function redisTypingState(redis: Redis): TypingState {
+function redisTypingState(redis: RedisClient): TypingState {
   return {
     repeat: async (key, now) =>
       (await redis.eval(REPEAT_SCRIPT, 1, key, now, TYPING_REPEAT_WINDOW_MS, TYPING_TIMEOUT_MS * 2)) === 1,

@@ -209,6 +209,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     feedLag: () => realtime.feed.lag(),
     databaseUp: databaseAnswers,
     redisUp: () => (realtime.bus.redis ? realtime.bus.healthy() : null),
+    pushQueueDepth: () => services.push.queueDepth(),
   });
   const metricsServer = config.metricsPort === undefined ? null : createMetricsServer(metrics, config.metricsToken);
   let metricsUrl: string | null = null;

@@ -22,6 +22,8 @@ const DEFAULT_RATE_RULES: RateRules = {
   connectPerIp: { burst: 30, perSecond: 3 },
   subscribePerSocket: { burst: 200, perSecond: 20 },
   pushRegistration: { burst: 10, perSecond: 0.1 },
+  // Each upload is stored and, for an image, decoded and re-encoded: ten files a message, a message every few seconds.
+  upload: { burst: 30, perSecond: 0.5 },
 };
 
 /** RATE_LIMIT_SEND_MESSAGE for sendMessage, and so on. */

@@ -12,6 +12,8 @@ export class ApiError extends GraphQLError {
 }
 
 export const unauthenticated = (message = 'Authentication required.') => new ApiError('UNAUTHENTICATED', message);
+/** A wrong password given while the token is valid: UNAUTHENTICATED as the contract lists, with the field, so a client can tell it from a refused token. */
+export const wrongPassword = (field: string) => new ApiError('UNAUTHENTICATED', 'The password is wrong.', { field });
 export const forbidden = (message: string) => new ApiError('FORBIDDEN', message);
 export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found.`);
 export const conflict = (message: string) => new ApiError('CONFLICT', message);

@@ -23,6 +23,8 @@ export type MetricsSources = {
   databaseUp(): Promise<boolean>;
   /** Null without Redis. */
   redisUp(): boolean | null;
+  /** Push deliveries waiting to go out; null with push off. */
+  pushQueueDepth(): Promise<number | null>;
 };
 
 export class Metrics {
@@ -95,6 +97,11 @@ export class Metrics {
         const up = s.redisUp();
         return up === null ? -1 : up ? 1 : 0;
       },
+    );
+    gauge(
+      'chat_push_queue_depth',
+      'Push deliveries waiting to go out (due or retrying), -1 with push off',
+      async (sources) => (await sources.pushQueueDepth()) ?? -1,
     );
   }
 

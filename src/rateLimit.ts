@@ -22,6 +22,7 @@ export const RATE_LIMITED_ACTIONS = [
   'connectPerIp',
   'subscribePerSocket',
   'pushRegistration',
+  'upload',
 ] as const;
 export type RateLimitedAction = (typeof RATE_LIMITED_ACTIONS)[number];
 export type RateRules = Record<RateLimitedAction, RateRule>;

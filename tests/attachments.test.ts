@@ -107,6 +107,9 @@ const pdf = Buffer.from(
 
 type Instance = { url: string; graphqlUrl: string; app: App };
 
+/** Uploads one user may make at once here (RATE_LIMIT_UPLOAD); above what any other case uploads. */
+const UPLOAD_BURST = 14;
+
 describe.each(SET_UPS)('attachments on $name', ({ name, database, options }) => {
   let server: TestServer;
   /** Where requests go: one instance on SQLite, two (alternating by role) on MySQL + Redis. */
@@ -116,7 +119,11 @@ describe.each(SET_UPS)('attachments on $name', ({ name, database, options }) => 
   let s3Dir: string | null = null;
 
   beforeAll(async () => {
-    const env: Record<string, string> = { ...options.env, MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) };
+    const env: Record<string, string> = {
+      ...options.env,
+      MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
+      RATE_LIMIT_UPLOAD: `${UPLOAD_BURST},0.001`,
+    };
     if (database === 'mysql') {
       s3Dir = mkdtempSync(join(tmpdir(), 's3rver-'));
       s3 = new S3rver({
@@ -479,6 +486,22 @@ describe.each(SET_UPS)('attachments on $name', ({ name, database, options }) => 
     expect(await objectExists(row.storageKey)).toBe(false);
     expect(await objectExists(row.thumbnailKey!)).toBe(false);
     expect(sent.sendMessage.attachments).toHaveLength(1);
+  });
+
+  it('uploads are rate-limited per user: past the burst RATE_LIMITED, nothing stored, others unaffected', async () => {
+    const [alice, bob] = await threeUsers();
+    const conversationId = await openDirect(first.graphqlUrl, alice, bob);
+    const file = { name: 'note.pdf', bytes: pdf };
+    const uploads = () =>
+      server.app.services.dataSource.manager.countBy(Attachment, { uploaderId: Number(decodeGlobalID(alice.id).id) });
+    for (let index = 0; index < UPLOAD_BURST; index++) await upload(first.graphqlUrl, alice, conversationId, file);
+    const before = await uploads();
+    const refused = await uploadRaw(second.graphqlUrl, alice.token, conversationId, file);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(refused.body.errors?.[0]?.extensions?.retryAfterMs).toBeGreaterThan(0);
+    expect(before).toBe(UPLOAD_BURST);
+    expect(await uploads()).toBe(before);
+    expect((await upload(second.graphqlUrl, bob, conversationId, file)).filename).toBe('note.pdf');
   });
 
   it('attachments arrive with the message in messageEvents', async () => {

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { describe, expect, it } from 'vitest';
 import { Attachment } from '../src/db/entities/index.js';
+import { undoMigrationsThrough } from './helpers/migrations.js';
 import { startServer } from './helpers/server.js';
 
 describe.each(['sqlite', 'mysql'] as const)('the attachments migration on %s', (database) => {
@@ -11,7 +12,7 @@ describe.each(['sqlite', 'mysql'] as const)('the attachments migration on %s', (
       const dataSource = server.app.services.dataSource;
       const hasTable = async () => (await dataSource.createQueryRunner().hasTable('attachments')) as boolean;
       expect(await hasTable()).toBe(true);
-      await dataSource.undoLastMigration({ transaction: 'all' });
+      await undoMigrationsThrough(dataSource, 'Attachments1796000000000');
       expect(await hasTable()).toBe(false);
       await dataSource.runMigrations({ transaction: 'all' });
       expect(await hasTable()).toBe(true);

@@ -462,7 +462,7 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
       expect((await data(url, NODE, { id: messageId }, insider.token)).node.body).toBeNull();
     });
 
-    it('every query and mutation except signUp, logIn, me and node answers UNAUTHENTICATED without a token', async () => {
+    it('every query and mutation except signUp, logIn, me, node and the public settings answers UNAUTHENTICATED without a token', async () => {
       const { insider, other, conversationId, messageId } = await hiddenGroup();
       const requests: Record<string, [string, Record<string, unknown>]> = {
         user: [USER, { id: insider.id }],
@@ -504,12 +504,36 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
           'query ($query: String!) { searchMessages(query: $query) { edges { node { id body } } } }',
           { query: 'secret' },
         ],
+        uploadAttachment: [
+          // A File variable names a part of a multipart request; the name alone is enough to be refused.
+          'mutation ($c: ID!, $f: File!) { uploadAttachment(conversationId: $c, file: $f) { id } }',
+          { c: conversationId, f: 'upload:0' },
+        ],
+        registerPushSubscription: [
+          'mutation ($i: PushSubscriptionInput!) { registerPushSubscription(input: $i) }',
+          {
+            i: {
+              endpoint: 'https://push.example.com/send/1',
+              p256dh: Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 1)]).toString('base64url'),
+              auth: Buffer.alloc(16, 2).toString('base64url'),
+            },
+          },
+        ],
+        unregisterPushSubscription: [
+          'mutation { unregisterPushSubscription(endpoint: "https://push.example.com/send/1") }',
+          {},
+        ],
+        setConversationMuted: [
+          'mutation ($c: ID!) { setConversationMuted(conversationId: $c, muted: true) { id } }',
+          { c: conversationId },
+        ],
       };
       // Whatever the server offers, including fields added later, must be covered here.
       const schema = buildSchema(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
       const offered = [schema.getQueryType()!, schema.getMutationType()!]
         .flatMap((type) => Object.keys(type.getFields()))
-        .filter((name) => !['signUp', 'logIn', 'me', 'node'].includes(name));
+        // limits and pushConfig are the server's public settings, the same for everyone.
+        .filter((name) => !['signUp', 'logIn', 'me', 'node', 'limits', 'pushConfig'].includes(name));
       expect(offered.filter((name) => !(name in requests))).toEqual([]);
 
       for (const name of offered) {

@@ -2,6 +2,7 @@
 // the owner it gave an existing group.
 import { describe, expect, it } from 'vitest';
 import { createGroup, data, signUp } from './helpers/client.js';
+import { undoMigrationsThrough } from './helpers/migrations.js';
 import { startServer } from './helpers/server.js';
 
 describe.each(['sqlite', 'mysql'] as const)('the GroupsAndSessions migration on %s', (database) => {
@@ -12,7 +13,7 @@ describe.each(['sqlite', 'mysql'] as const)('the GroupsAndSessions migration on 
       const [owner, member] = [await signUp(url), await signUp(url)];
       const groupId = await createGroup(url, owner, [member]);
       const { dataSource } = server.app.services;
-      await dataSource.undoLastMigration();
+      await undoMigrationsThrough(dataSource, 'GroupsAndSessions1796100000000');
       expect(await dataSource.query('SELECT COUNT(*) AS n FROM memberships')).toHaveLength(1);
       await expect(dataSource.query('SELECT role FROM memberships')).rejects.toThrow();
       await dataSource.runMigrations();

@@ -6,7 +6,7 @@ import type { PushConfig } from '../config.js';
 import { transaction } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { Realtime } from '../realtime/index.js';
-import { ConversationMute, PushSubscriptionRow } from './entities.js';
+import { ConversationMute, PushDelivery, PushSubscriptionRow } from './entities.js';
 import { Pusher } from './pusher.js';
 import { loadVapidKeys } from './vapid.js';
 
@@ -24,6 +24,8 @@ export type PushService = {
   setMuted(userId: number, conversationId: number, muted: boolean): Promise<void>;
   /** Of the given conversations, those the user muted. */
   mutedAmong(userId: number, conversationIds: readonly number[]): Promise<Set<number>>;
+  /** Deliveries not yet sent or given up (a metric); null when push is off. */
+  queueDepth(): Promise<number | null>;
   stop(): Promise<void>;
 };
 
@@ -106,6 +108,8 @@ export async function startPush(
       });
       return new Set(rows.map((row) => row.conversationId));
     },
+
+    queueDepth: async () => (pusher ? dataSource.manager.countBy(PushDelivery, { status: 'PENDING' }) : null),
 
     stop: async () => pusher?.stop(),
   };

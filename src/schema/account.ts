@@ -3,7 +3,7 @@
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { User } from '../db/entities/index.js';
 import { listConversationIdsOf } from '../db/conversations.js';
-import { badUserInput, unauthenticated } from '../errors.js';
+import { unauthenticated, wrongPassword } from '../errors.js';
 import type { Context } from '../context.js';
 import { builder } from './builder.js';
 import { displayName, password } from './limits.js';
@@ -54,7 +54,7 @@ builder.mutationFields((t) => ({
       await context.rateLimiter.consume('logInPerIp', context.clientIp);
       await context.rateLimiter.consume('logInPerUsername', user.username);
       if (!(await verifyPassword(user.passwordHash, args.currentPassword))) {
-        throw badUserInput('currentPassword', 'The current password is wrong.');
+        throw wrongPassword('currentPassword');
       }
       await context.dataSource.manager.update(
         User,

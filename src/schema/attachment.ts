@@ -112,6 +112,7 @@ builder.mutationField('uploadAttachment', (t) =>
     resolve: async (_root, args, context) => {
       if (!context.viewer) throw unauthenticated();
       const conversationId = await requireMemberConversationId(context, String(args.conversationId));
+      await context.rateLimiter.consume('upload', context.viewer.id);
       const staged = context.uploads?.get(args.file as string);
       if (!staged) throw badUserInput('file', 'The file must be sent as a part of a multipart request.');
       if (staged.state === 'tooLarge') {

@@ -85,6 +85,22 @@ describe('running a group', () => {
     await screenshot(ownerPage, 'group-details-desktop');
   });
 
+  it('changes the display name in the profile panel: the header shows it at once, the other member sees it live', async () => {
+    await ownerPage.getByRole('button', { name: 'Profile', exact: true }).click();
+    const profile = ownerPage.getByRole('region', { name: 'Profile' });
+    await profile.getByLabel('Display name').fill('Club Owner');
+    await profile.getByRole('button', { name: 'Save display name' }).click();
+    await ownerPage.locator('.me-name', { hasText: 'Club Owner' }).waitFor({ timeout: LIVE_MS });
+    await profile.getByRole('button', { name: 'Close profile' }).click();
+    await list(memberPage)
+      .getByRole('link', { name: /Reading circle/ })
+      .click();
+    await memberPage.getByRole('button', { name: 'Group details', exact: true }).click();
+    const details = memberPage.getByRole('region', { name: 'Group details' });
+    await details.getByRole('list', { name: 'Members' }).getByText('Club Owner').waitFor({ timeout: LIVE_MS });
+    await memberPage.getByRole('button', { name: 'Group details', exact: true }).click();
+  });
+
   it('makes a member admin, then removes them: their view loses the group', async () => {
     await list(memberPage)
       .getByRole('link', { name: /Reading circle/ })

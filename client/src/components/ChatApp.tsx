@@ -102,6 +102,7 @@ export function ChatApp({ token, onSessionEnded: endSession, onLogOut, onTokenRe
           onLogOut={onLogOut}
           onSessionEnding={(ending) => (replacingSession.current = ending)}
           onNewSession={onNewSession}
+          onViewerChanged={setViewer}
         />
       </SessionProvider>
     </UrqlProvider>
@@ -137,11 +138,13 @@ function ChatLayout({
   onLogOut,
   onSessionEnding,
   onNewSession,
+  onViewerChanged,
 }: {
   onLogOut(): void;
   /** This client is ending its session on purpose (log out, new password): no "session expired" then. */
   onSessionEnding(ending: boolean): void;
   onNewSession(token: string): void;
+  onViewerChanged(viewer: User): void;
 }) {
   const session = useSession();
   const [activeId, open] = useOpenConversation();
@@ -231,6 +234,7 @@ function ChatLayout({
             onClose={() => setEditingProfile(false)}
             onPasswordChanging={onSessionEnding}
             onPasswordChanged={onNewSession}
+            onProfileSaved={onViewerChanged}
           />
         )}
         <NotificationsControl />

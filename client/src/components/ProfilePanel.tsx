@@ -1,14 +1,18 @@
 // The viewer's profile: display name and password. A new password ends every
 // other session; this one goes on under the new session's token.
 import { type FormEvent, useState } from 'react';
+import type { User } from '../lib/conversations.js';
 import { useSession } from '../session.js';
 
 export function ProfilePanel({
   onClose,
   onPasswordChanged,
   onPasswordChanging,
+  onProfileSaved,
 }: {
   onClose(): void;
+  /** The viewer as saved: the header shows the new name at once. */
+  onProfileSaved(viewer: User): void;
   /** The new session's token. */
   onPasswordChanged(token: string): void;
   /** The current session is about to be revoked on purpose. */
@@ -23,6 +27,7 @@ export function ProfilePanel({
   const saveName = async (event: FormEvent) => {
     event.preventDefault();
     const result = await session.updateProfile(displayName.trim());
+    if (result.ok) onProfileSaved(result.value);
     setMessage(result.ok ? { error: false, text: 'Display name saved.' } : { error: true, text: result.error });
   };
 

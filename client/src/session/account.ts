@@ -57,6 +57,10 @@ export function useAccount(client: Client, checkAuth: CheckAuth): AccountActions
       async changePassword(currentPassword, newPassword) {
         const result = await client.mutation(ChangePasswordMutation, { currentPassword, newPassword }).toPromise();
         if (result.data) return { ok: true, value: result.data.changePassword.token };
+        // A wrong current password names its field; the token itself is still good.
+        if (result.error?.graphQLErrors[0]?.extensions?.field === 'currentPassword') {
+          return { ok: false, error: 'The current password is wrong.' };
+        }
         checkAuth(result.error);
         return { ok: false, error: result.error ? describeError(result.error) : 'Could not change the password.' };
       },

@@ -113,7 +113,13 @@ async function ensureConversation(dataSource: DataSource, memberIds: number[]): 
     const conversationId = Number(result.identifiers[0]!.id);
     await manager.insert(
       Membership,
-      memberIds.map((userId) => ({ conversationId, userId, joinedAt: now, lastReadMessageId: null })),
+      memberIds.map((userId, index) => ({
+        conversationId,
+        userId,
+        joinedAt: now,
+        lastReadMessageId: null,
+        role: index === 0 ? ('OWNER' as const) : ('MEMBER' as const),
+      })),
     );
     return conversationId;
   });

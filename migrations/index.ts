@@ -6,6 +6,7 @@ import { Attachments1796000000000 } from './1796000000000-Attachments.js';
 import { GroupsAndSessions1796100000000 } from './1796100000000-GroupsAndSessions.js';
 import { RepliesMentionsSearch1796200000000 } from './1796200000000-RepliesMentionsSearch.js';
 import { PushNotifications1796400000000 } from './1796400000000-PushNotifications.js';
+import { BotAccounts1796500000000 } from './1796500000000-BotAccounts.js';
 
 export const migrations = [
   InitialSchema1795000000000,
@@ -14,4 +15,5 @@ export const migrations = [
   GroupsAndSessions1796100000000,
   RepliesMentionsSearch1796200000000,
   PushNotifications1796400000000,
+  BotAccounts1796500000000,
 ];

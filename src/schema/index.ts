@@ -4,6 +4,7 @@ import './conversation.js';
 import './conversationEvent.js';
 import './message.js';
 import './replies.js';
+import './generation.js';
 import './mentions.js';
 import './search.js';
 import './messageEvent.js';

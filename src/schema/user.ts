@@ -19,6 +19,7 @@ export const UserRef = builder.node(builder.objectRef<User>('User'), {
   fields: (t) => ({
     username: t.exposeString('username'),
     displayName: t.exposeString('displayName'),
+    isBot: t.exposeBoolean('isBot', { description: 'True for bots (createBot) and for the assistant.' }),
     // Presence is for people who share a conversation with the caller, as in the
     // presence subscription: to anyone else a user is offline and never seen.
     // The sharing check runs only when it changes the answer, so an execution

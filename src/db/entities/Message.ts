@@ -1,6 +1,9 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintColumn } from './columns.js';
 
+export const GENERATION_STATES = ['THINKING', 'GENERATING', 'DONE', 'STOPPED', 'FAILED'] as const;
+export type GenerationState = (typeof GENERATION_STATES)[number];
+
 @Entity('messages')
 // Idempotent sends: one message per (sender, conversation, clientMessageId); NULL keys never collide.
 // Created by the migrations (synchronize is off); declared so the entity states the key the code relies on.
@@ -38,4 +41,8 @@ export class Message {
   /** The earlier message of the same conversation this one replies to. */
   @Column({ type: 'bigint', nullable: true, transformer: bigintColumn })
   replyToId!: number | null;
+
+  /** The state of an assistant's reply (schema/generation.ts); null for every other message. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  generation!: GenerationState | null;
 }

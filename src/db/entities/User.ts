@@ -20,6 +20,10 @@ export class User {
   @Column({ type: 'varchar', length: 255 })
   passwordHash!: string;
 
+  /** A bot account (createBot) or the assistant: no password, acts through its token only. */
+  @Column({ type: 'boolean', default: false })
+  isBot!: boolean;
+
   @Column({ type: 'datetime', precision: 3 })
   createdAt!: Date;
 

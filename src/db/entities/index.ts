@@ -2,7 +2,7 @@ export { Attachment, type AttachmentKind } from './Attachment.js';
 export { Conversation, type ConversationKind } from './Conversation.js';
 export { EventSequence } from './EventSequence.js';
 export { Membership, type MemberRole } from './Membership.js';
-export { Message } from './Message.js';
+export { Message, GENERATION_STATES, type GenerationState } from './Message.js';
 export { MessageMention } from './MessageMention.js';
 export { MessageEvent, MESSAGE_EVENT_KINDS, type MessageEventKind } from './MessageEvent.js';
 export { Reaction } from './Reaction.js';

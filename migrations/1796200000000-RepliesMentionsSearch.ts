@@ -92,7 +92,7 @@ export class RepliesMentionsSearch1796200000000 implements MigrationInterface {
  * 10.10+ names UCA 14 utf8mb4_uca1400_ai_ci, MySQL 8 has utf8mb4_0900_ai_ci,
  * and utf8mb4_unicode_520_ci is everywhere (it folds accents too).
  */
-async function searchCollation(queryRunner: QueryRunner): Promise<string> {
+export async function searchCollation(queryRunner: QueryRunner): Promise<string> {
   // Probed rather than listed: MariaDB's SHOW COLLATION names the UCA 14 ones without their charset.
   for (const name of ['utf8mb4_uca1400_ai_ci', 'utf8mb4_0900_ai_ci', 'utf8mb4_unicode_520_ci']) {
     try {

@@ -45,19 +45,19 @@ export async function searchMessageIds(dataSource: DataSource, request: SearchRe
 
 type IdRow = { id: number | string };
 
-/** Above this many conversations the match names none of them (the OR would cost more than it saves). */
+/** SQLite: above this many conversations the match names none of them (the OR would cost more than it saves). */
 const MAX_SCOPE_TOKENS = 200;
 
 /**
  * The conversations to search: the one asked for, or the user's (at most
- * MAX_SCOPE_TOKENS + 1: past that the match does not name them). Only a hint
- * to the index: the join on memberships decides what the user may see.
+ * `limit`). Only a hint to the index: the join on memberships decides what the
+ * user may see.
  */
-async function searchScope(dataSource: DataSource, request: SearchRequest): Promise<number[]> {
+async function searchScope(dataSource: DataSource, request: SearchRequest, limit?: number): Promise<number[]> {
   if (request.conversationId !== null) return [request.conversationId];
   const rows: { conversationId: number | string }[] = await dataSource.query(
-    'SELECT conversationId FROM memberships WHERE userId = ? LIMIT ?',
-    [request.userId, MAX_SCOPE_TOKENS + 1],
+    `SELECT conversationId FROM memberships WHERE userId = ?${limit === undefined ? '' : ' LIMIT ?'}`,
+    limit === undefined ? [request.userId] : [request.userId, limit],
   );
   return rows.map((row) => Number(row.conversationId));
 }
@@ -71,7 +71,8 @@ async function searchScope(dataSource: DataSource, request: SearchRequest): Prom
  * the join on memberships stays the authoritative check of who may see what.
  */
 async function searchSqlite(dataSource: DataSource, request: SearchRequest, words: string[]): Promise<IdRow[]> {
-  const scope = await searchScope(dataSource, request);
+  // At most MAX_SCOPE_TOKENS + 1: past that the match does not name them.
+  const scope = await searchScope(dataSource, request, MAX_SCOPE_TOKENS + 1);
   if (scope.length === 0) return [];
   const body = `body : (${words.map((word) => `"${word.replaceAll('"', '""')}"`).join(' AND ')})`;
   const match =
@@ -102,58 +103,80 @@ async function searchSqlite(dataSource: DataSource, request: SearchRequest, word
   );
 }
 
-/** innodb_ft_min_token_size and innodb_ft_max_token_size, read once per data source (they are read-only). */
-const tokenSizes = new WeakMap<DataSource, Promise<{ min: number; max: number }>>();
-
-function innodbTokenSizes(dataSource: DataSource): Promise<{ min: number; max: number }> {
-  let sizes = tokenSizes.get(dataSource);
-  if (!sizes) {
-    sizes = dataSource
-      .query('SELECT @@innodb_ft_min_token_size AS min, @@innodb_ft_max_token_size AS max')
-      .then(([row]: { min: number | string; max: number | string }[]) => ({
-        min: Number(row!.min),
-        max: Number(row!.max),
-      }));
-    sizes.catch(() => tokenSizes.delete(dataSource));
-    tokenSizes.set(dataSource, sizes);
-  }
-  return sizes;
+/** A word as a word of its conversation, as messages.searchTerms holds it (migration 1796800000000). */
+export function conversationTerm(conversationId: number, word: string): string {
+  return `c${conversationId}x${word}`;
 }
 
+/** innodb_ft_max_token_size, read once per data source (it is read-only). */
+const maxTokenSizes = new WeakMap<DataSource, Promise<number>>();
+
+function innodbMaxTokenSize(dataSource: DataSource): Promise<number> {
+  let size = maxTokenSizes.get(dataSource);
+  if (!size) {
+    size = dataSource
+      .query('SELECT @@innodb_ft_max_token_size AS max')
+      .then(([row]: { max: number | string }[]) => Number(row!.max));
+    size.catch(() => maxTokenSizes.delete(dataSource));
+    maxTokenSizes.set(dataSource, size);
+  }
+  return size;
+}
+
+/** Conversations named in one InnoDB match; a user in more is searched in several, merged. */
+const CONVERSATIONS_PER_MATCH = 100;
+
 /**
- * InnoDB FULLTEXT in boolean mode over (body, searchScope): `+word` for every
- * word the index holds (unquoted: a quoted phrase makes InnoDB re-read every
- * candidate's text, 8 times slower; words hold no operator characters), and
- * `+(cid1 cid2 …)`, the user's conversations, which searchScope holds as a
- * word, so InnoDB returns only rows the user may see instead of every row
- * with the word. InnoDB does not index words shorter than
- * innodb_ft_min_token_size (3 by default, fixed at server start), and
- * `+ok` would then match nothing at all; such words (and any longer than the
- * maximum) are checked instead on the rows the index found, by a whole-word
- * REGEXP that the column's case-insensitive collation applies
- * case-insensitively.
+ * InnoDB FULLTEXT in boolean mode over searchTerms, where every word is a word
+ * of its conversation (`c42xword`, migration 1796800000000): each word of the
+ * query becomes `+(c1xword c2xword …)` over the searcher's conversations, so
+ * InnoDB reads only their entries of each word's posting list, not every
+ * message holding it. Words are unquoted (a quoted phrase makes InnoDB re-read
+ * every candidate's text) and hold no operator characters. A word too long for
+ * the index once prefixed (innodb_ft_max_token_size) is checked instead on the
+ * rows the other words found, by a whole-word REGEXP that the column's
+ * case-insensitive collation applies case-insensitively.
  */
 async function searchMysql(dataSource: DataSource, request: SearchRequest, words: string[]): Promise<IdRow[]> {
-  const [{ min, max }, scope] = await Promise.all([innodbTokenSizes(dataSource), searchScope(dataSource, request)]);
-  if (scope.length === 0) return [];
-  const indexed = words.filter((word) => [...word].length >= min && [...word].length <= max);
+  const [max, scope] = await Promise.all([innodbMaxTokenSize(dataSource), searchScope(dataSource, request)]);
+  const pages: IdRow[][] = [];
+  for (let start = 0; start < scope.length; start += CONVERSATIONS_PER_MATCH) {
+    const conversations = scope.slice(start, start + CONVERSATIONS_PER_MATCH);
+    pages.push(await searchMysqlConversations(dataSource, request, words, conversations, max));
+  }
+  // Each page is newest first within its conversations; the newest `limit` of all of them.
+  return pages
+    .flat()
+    .sort((a, b) => Number(b.id) - Number(a.id))
+    .slice(0, request.limit);
+}
+
+async function searchMysqlConversations(
+  dataSource: DataSource,
+  request: SearchRequest,
+  words: string[],
+  conversations: number[],
+  maxTokenSize: number,
+): Promise<IdRow[]> {
+  const longest = Math.max(...conversations.map((id) => conversationTerm(id, '').length));
+  const indexed = words.filter((word) => longest + [...word].length <= maxTokenSize);
   const checked = words.filter((word) => !indexed.includes(word));
-  const terms = indexed.map((word) => `+${word}`);
-  if (scope.length <= MAX_SCOPE_TOKENS) terms.push(`+(${scope.map((id) => `cid${id}`).join(' ')})`);
-  const conditions = ['message.deletedAt IS NULL', 'message.body IS NOT NULL'];
-  const parameters: unknown[] = [request.userId];
-  if (terms.length > 0) {
-    conditions.push('MATCH (message.body, message.searchScope) AGAINST (? IN BOOLEAN MODE)');
-    parameters.push(terms.join(' '));
+  const conditions = [
+    'message.deletedAt IS NULL',
+    'message.body IS NOT NULL',
+    `message.conversationId IN (${conversations.map(() => '?').join(', ')})`,
+  ];
+  const parameters: unknown[] = [request.userId, ...conversations];
+  if (indexed.length > 0) {
+    conditions.push('MATCH (message.searchTerms) AGAINST (? IN BOOLEAN MODE)');
+    parameters.push(
+      indexed.map((word) => `+(${conversations.map((id) => conversationTerm(id, word)).join(' ')})`).join(' '),
+    );
   }
   for (const word of checked) {
     // Words hold only letters, digits, marks and `_`: nothing a regular expression would read as syntax.
     conditions.push('message.body REGEXP ?');
     parameters.push(`(?<![\\p{L}\\p{N}\\p{M}_])${word}(?![\\p{L}\\p{N}\\p{M}_])`);
-  }
-  if (request.conversationId !== null) {
-    conditions.push('message.conversationId = ?');
-    parameters.push(request.conversationId);
   }
   if (request.beforeId !== null) {
     conditions.push('message.id < ?');

@@ -10,7 +10,7 @@ export const MAX_ANSWER_BYTES = 64 * 1024;
 
 export type WebhookOutcome =
   /** A 2xx answer; `text` is the reply it asks the bot to post, if any. */
-  | { kind: 'delivered'; status: number; text: string | null }
+  | { kind: 'delivered'; status: number; text: string | null; oversized?: true }
   /** No answer in time, a connection failure, or a non-2xx status: worth another try. */
   | { kind: 'retry'; reason: string }
   /** The target is not allowed (SSRF): never sent. */
@@ -83,7 +83,7 @@ export async function postWebhook(
         size += chunk.length;
         if (size > MAX_ANSWER_BYTES) {
           // Delivered all the same: the answer's size only costs it the reply.
-          settle({ kind: 'delivered', status, text: null });
+          settle({ kind: 'delivered', status, text: null, oversized: true });
           request.destroy();
           return;
         }

@@ -24,7 +24,7 @@ import type { Logger } from '../logger.js';
 import type { Realtime } from '../realtime/index.js';
 import { MESSAGE_BODY_MAX } from '../schema/limits.js';
 import { BotRow, WebhookDelivery, WebhookState } from './entities.js';
-import { postWebhook, type WebhookOutcome } from './send.js';
+import { MAX_ANSWER_BYTES, postWebhook, type WebhookOutcome } from './send.js';
 
 /** How often each instance tries the lease and, holding it, reads the log and the outbox. */
 const TICK_MS = 500;
@@ -335,6 +335,8 @@ export class WebhookWorker {
     const context = { deliveryId: delivery.id, botId: delivery.botId, attempt: delivery.attempts };
     switch (outcome.kind) {
       case 'delivered':
+        if (outcome.oversized)
+          this.logger.warn(context, `webhook answer over ${MAX_ANSWER_BYTES} bytes: no reply posted`);
         if (outcome.text !== null) await this.reply(delivery, message.conversationId, outcome.text);
         return this.finish(delivery, 'SENT');
       case 'refused':

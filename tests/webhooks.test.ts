@@ -11,7 +11,7 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { BotRow, WebhookDelivery } from '../src/bots/entities.js';
-import { isPublicAddress } from '../src/bots/addresses.js';
+import { isPublicAddress, publicOnlyLookup } from '../src/bots/addresses.js';
 import { MAX_WEBHOOK_ATTEMPTS } from '../src/bots/webhooks.js';
 import { createLogger } from '../src/logger.js';
 import { decodeId } from '../src/schema/ids.js';
@@ -100,6 +100,18 @@ describe('webhook targets', () => {
     ]) {
       expect(isPublicAddress(address), address).toBe(false);
     }
+  });
+
+  it("the connection's lookup refuses a name that resolves inside, and hands over only checked addresses", async () => {
+    const lookup = (hostname: string, all: boolean) =>
+      new Promise<unknown>((resolve, reject) =>
+        publicOnlyLookup(hostname, { all }, (error, address) => (error ? reject(error) : resolve(address))),
+      );
+    await expect(lookup('localhost', true)).rejects.toThrow('public address');
+    await expect(lookup('localhost', false)).rejects.toThrow('public address');
+    await expect(lookup('127.0.0.1', false)).rejects.toThrow('public address');
+    expect(await lookup('93.184.215.14', true)).toEqual([{ address: '93.184.215.14', family: 4 }]);
+    expect(await lookup('93.184.215.14', false)).toBe('93.184.215.14');
   });
 });
 

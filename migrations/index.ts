@@ -7,6 +7,7 @@ import { GroupsAndSessions1796100000000 } from './1796100000000-GroupsAndSession
 import { RepliesMentionsSearch1796200000000 } from './1796200000000-RepliesMentionsSearch.js';
 import { PushNotifications1796400000000 } from './1796400000000-PushNotifications.js';
 import { BotAccounts1796500000000 } from './1796500000000-BotAccounts.js';
+import { Bots1796600000000 } from './1796600000000-Bots.js';
 import { SearchTermsPerConversation1796800000000 } from './1796800000000-SearchTermsPerConversation.js';
 
 export const migrations = [
@@ -17,5 +18,6 @@ export const migrations = [
   RepliesMentionsSearch1796200000000,
   PushNotifications1796400000000,
   BotAccounts1796500000000,
+  Bots1796600000000,
   SearchTermsPerConversation1796800000000,
 ];

@@ -5,6 +5,8 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, maskError, useReadinessCheck } from 'graphql-yoga';
 import { Sessions } from './auth/sessions.js';
 import { bearerToken, createTokenSigner } from './auth/tokens.js';
+import { startBots } from './bots/index.js';
+import { botTokenResolver } from './bots/tokens.js';
 import { serveAttachment } from './attachments/download.js';
 import { isMultipartRequest, receiveMultipart, stagedUploads } from './attachments/multipart.js';
 import { createAttachmentService } from './attachments/service.js';
@@ -85,6 +87,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     realtime.bus,
     createTokenSigner(config.jwtSecret, config.tokenTtlSeconds),
     logger,
+    botTokenResolver(dataSource, logger),
   );
   await sessions.start();
   const metrics = new Metrics();
@@ -102,6 +105,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     metrics,
     push: await startPush(dataSource, config.push, realtime, logger),
     attachments: await createAttachmentService(config, dataSource, logger),
+    bots: await startBots(dataSource, config.webhooks, realtime, sessions, logger),
   };
   let stopping = false;
   const databaseAnswers = () =>
@@ -245,6 +249,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       server.closeAllConnections();
       await closed;
       await services.push.stop();
+      await services.bots.stop();
       if (metricsServer?.listening) {
         metricsServer.closeAllConnections();
         await new Promise((resolve) => metricsServer.close(resolve));

@@ -183,6 +183,11 @@ const environmentSchema = z.object({
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
+  // Bot webhooks (issue #14): see the README's configuration table.
+  WEBHOOKS_ENABLED: z.enum(['true', 'false']).default('true'),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
 });
 
 export type Config = {
@@ -213,6 +218,18 @@ export type Config = {
   metricsPort: number | undefined;
   /** A bearer token /metrics requires wherever it is served. */
   metricsToken: string | undefined;
+  webhooks: WebhookConfig;
+};
+
+export type WebhookConfig = {
+  /** False: this instance delivers no webhooks (another instance does; nothing is lost, they wait in the log). */
+  enabled: boolean;
+  /** Loopback, private and other non-public webhook targets are allowed (tests, a bot on the same network). */
+  allowPrivate: boolean;
+  /** An attempt with no answer within this time is retried. */
+  timeoutMs: number;
+  /** The first retry's delay, multiplied for each further one. */
+  retryBaseMs: number;
 };
 
 export type AttachmentConfig = {
@@ -290,6 +307,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exposeSchema: values.EXPOSE_SCHEMA ? values.EXPOSE_SCHEMA === 'true' : values.NODE_ENV !== 'production',
     serverTiming: values.SERVER_TIMING ? values.SERVER_TIMING === 'true' : values.NODE_ENV !== 'production',
     push: pushConfig(values),
+    webhooks: {
+      enabled: values.WEBHOOKS_ENABLED === 'true',
+      allowPrivate: values.WEBHOOK_ALLOW_PRIVATE === 'true',
+      timeoutMs: values.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: values.WEBHOOK_RETRY_BASE_MS,
+    },
     attachments: {
       maxUploadBytes: values.MAX_UPLOAD_BYTES,
       storage:

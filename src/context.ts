@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Sessions } from './auth/sessions.js';
 import type { StagedUploads } from './attachments/multipart.js';
+import type { BotService } from './bots/index.js';
 import type { AttachmentService } from './attachments/service.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
@@ -23,6 +24,7 @@ export type Services = {
   push: PushService;
   attachments: AttachmentService;
   metrics: Metrics;
+  bots: BotService;
 };
 
 export type Viewer = { id: number };

@@ -498,6 +498,10 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
         logOut: ['mutation { logOut }', {}],
         logOutEverywhere: ['mutation { logOutEverywhere }', {}],
         refreshToken: ['mutation { refreshToken { token } }', {}],
+        myBots: ['{ myBots { createdAt } }', {}],
+        createBot: ['mutation { createBot(input: { username: "anonymous_bot" }) { token } }', {}],
+        rotateBotToken: ['mutation ($b: ID!) { rotateBotToken(botId: $b) { token } }', { b: insider.id }],
+        deleteBot: ['mutation ($b: ID!) { deleteBot(botId: $b) }', { b: insider.id }],
         blockUser: ['mutation ($u: ID!) { blockUser(userId: $u) { id } }', { u: insider.id }],
         unblockUser: ['mutation ($u: ID!) { unblockUser(userId: $u) { id } }', { u: insider.id }],
         searchMessages: [

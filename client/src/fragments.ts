@@ -6,6 +6,7 @@ export const UserFields = graphql(`
     id
     username
     displayName
+    isBot
     online
     lastSeenAt
   }
@@ -26,6 +27,7 @@ export const MessageFields = graphql(`
       id
       username
       displayName
+      isBot
     }
     reactions {
       emoji

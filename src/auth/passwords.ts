@@ -13,7 +13,12 @@ export function hashPassword(password: string): Promise<string> {
 // user costs the same time as a wrong password and the two cannot be told apart.
 const unknownUserHash = hashPassword('no-such-user-placeholder-password');
 
+/**
+ * False for an unknown user (undefined) and for an account without a password
+ * (a bot: its passwordHash is no argon2 hash), in the time a wrong password takes.
+ */
 export async function verifyPassword(passwordHash: string | undefined, password: string): Promise<boolean> {
-  const matches = await verify(passwordHash ?? (await unknownUserHash), password);
-  return passwordHash !== undefined && matches;
+  const usable = passwordHash?.startsWith('$argon2') ? passwordHash : undefined;
+  const matches = await verify(usable ?? (await unknownUserHash), password);
+  return usable !== undefined && matches;
 }

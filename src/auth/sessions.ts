@@ -38,6 +38,8 @@ export class Sessions implements TokenService {
     private readonly bus: Bus,
     private readonly signer: TokenSigner,
     private readonly logger: Logger,
+    /** Opaque tokens (bot tokens, bots/tokens.ts) resolved to the session they authenticate as; checked as any other. */
+    private readonly resolveOpaque: (token: string) => Promise<TokenClaims | null> = async () => null,
   ) {}
 
   async start(): Promise<void> {
@@ -66,7 +68,7 @@ export class Sessions implements TokenService {
 
   /** The claims of a valid token whose session is live; null otherwise. Throws only when the database cannot answer. */
   async verify(token: string): Promise<TokenClaims | null> {
-    const claims = await this.signer.verify(token);
+    const claims = (await this.signer.verify(token)) ?? (await this.resolveOpaque(token));
     if (!claims) return null;
     return (await this.isLive(claims)) ? claims : null;
   }

@@ -12,6 +12,7 @@ import { currentEventPosition } from '../db/eventLog.js';
 import { canManage } from '../db/groupAdmin.js';
 import { badUserInput, forbidden, notFound } from '../errors.js';
 import type { Context } from '../context.js';
+import { refuseBots } from './bot.js';
 import { builder } from './builder.js';
 import { eventCursor } from './eventCursor.js';
 import { decodeId } from './ids.js';
@@ -172,6 +173,7 @@ builder.mutationFields((t) => ({
     description: 'Returns the existing DIRECT conversation of the pair, or creates it.',
     args: { userId: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
+      await refuseBots(context, 'open conversations');
       await context.rateLimiter.consume('membershipChange', context.viewer!.id);
       const otherId = decodeId('User', String(args.userId));
       const other = otherId === null ? null : await context.loaders.user.load(otherId);
@@ -194,6 +196,7 @@ builder.mutationFields((t) => ({
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: CreateGroupInput, required: true }) },
     resolve: async (_root, { input }, context) => {
+      await refuseBots(context, 'create conversations');
       await context.rateLimiter.consume('membershipChange', context.viewer!.id);
       const viewerId = context.viewer!.id;
       const others = (await requireUsers(context, input.memberIds)).filter((id) => id !== viewerId);

@@ -16,6 +16,7 @@ import './readMarker.js';
 import './account.js';
 import './block.js';
 import './push.js';
+import './bot.js';
 import './node.js';
 
 export const schema = builder.toSchema();

@@ -79,6 +79,8 @@ export async function startServer(database: DatabaseKind, options: StartOptions 
     ...UNLIMITED_RATES,
     // The pusher polls the database on its own timer, which would blur the query counts some tests take; tests/push*.test.ts turn it on.
     PUSH_ENABLED: 'false',
+    // The same for the webhook worker; tests/bots.test.ts and tests/webhooks.test.ts turn it on.
+    WEBHOOKS_ENABLED: 'false',
     ...env,
   });
   const queries: string[] = [];

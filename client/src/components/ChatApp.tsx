@@ -15,6 +15,7 @@ import { ConversationView, type Jump } from './ConversationView.js';
 import { MessageSearch } from './MessageSearch.js';
 import { NewConversation } from './NewConversation.js';
 import { ProfilePanel } from './ProfilePanel.js';
+import { BotsPanel } from './BotsPanel.js';
 import { disablePush, onNotificationClick } from '../lib/push.js';
 import { NotificationsControl } from './NotificationsControl.js';
 
@@ -151,6 +152,7 @@ function ChatLayout({
   const [creating, setCreating] = useState(false);
   const client = useClient();
   const [editingProfile, setEditingProfile] = useState(false);
+  const [managingBots, setManagingBots] = useState(false);
   const [logOutError, setLogOutError] = useState<string | null>(null);
 
   // The server revokes the session first (its sockets close), then the token is forgotten here.
@@ -220,6 +222,14 @@ function ChatLayout({
           >
             Profile
           </button>
+          <button
+            type="button"
+            className="button ghost small"
+            aria-expanded={managingBots}
+            onClick={() => setManagingBots((value) => !value)}
+          >
+            Bots
+          </button>
           <button type="button" className="button ghost small" onClick={() => void logOutEverywhere()}>
             Log out everywhere
           </button>
@@ -237,6 +247,7 @@ function ChatLayout({
             onProfileSaved={onViewerChanged}
           />
         )}
+        {managingBots && <BotsPanel onClose={() => setManagingBots(false)} />}
         <NotificationsControl />
         {creating && (
           <NewConversation

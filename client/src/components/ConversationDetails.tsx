@@ -5,6 +5,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { type Conversation, isOnline, otherMember, type User } from '../lib/conversations.js';
 import { useSession } from '../session.js';
 import { Avatar, PresenceDot } from './bits.js';
+import { BotBadge } from './BotsPanel.js';
 
 export function ConversationDetails({ conversation, onLeft }: { conversation: Conversation; onLeft(): void }) {
   return conversation.kind === 'GROUP' ? (
@@ -69,6 +70,7 @@ function GroupDetails({ conversation, onLeft }: { conversation: Conversation; on
               </Avatar>
               <span className="user-display">
                 {user.displayName}
+                {user.isBot && <BotBadge />}
                 {me && ' (you)'}
               </span>
               <span className="member-role">{membership.role.toLowerCase()}</span>

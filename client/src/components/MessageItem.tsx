@@ -6,6 +6,7 @@ import { MessageAttachments } from './Attachments.js';
 import { EmojiPicker, formatFull, formatTime } from './bits.js';
 import { MarkedText } from './MarkedText.js';
 import { ReplyQuote } from './ReplyQuote.js';
+import { BotBadge } from './BotsPanel.js';
 
 type Props = {
   message: Message;
@@ -60,7 +61,13 @@ export function MessageItem({ message, showSender, onError, onReply, onShowOrigi
 
   return (
     <div className={`message${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`} data-message-id={message.id}>
-      {showSender && !mine && <span className="message-sender">{message.sender.displayName}</span>}
+      {/* A bot's name and badge show on each of its messages, so no one takes it for a person. */}
+      {(showSender || message.sender.isBot) && !mine && (
+        <span className="message-sender">
+          {message.sender.displayName}
+          {message.sender.isBot && <BotBadge />}
+        </span>
+      )}
       <div className="message-row">
         <div className="bubble">
           {message.replyTo && <ReplyQuote original={message.replyTo} onShow={onShowOriginal} />}

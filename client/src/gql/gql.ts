@@ -14,14 +14,19 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  fragment BotCredentialsFields on BotCredentials {\n    token\n    webhookSecret\n    bot {\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n": typeof types.BotCredentialsFieldsFragmentDoc,
+    "\n  query MyBots {\n    myBots {\n      webhookUrl\n      createdAt\n      lastUsedAt\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n": typeof types.MyBotsDocument,
+    "\n  mutation CreateBot($input: CreateBotInput!) {\n    createBot(input: $input) {\n      ...BotCredentialsFields\n    }\n  }\n": typeof types.CreateBotDocument,
+    "\n  mutation RotateBotToken($botId: ID!) {\n    rotateBotToken(botId: $botId) {\n      ...BotCredentialsFields\n    }\n  }\n": typeof types.RotateBotTokenDocument,
+    "\n  mutation DeleteBot($botId: ID!) {\n    deleteBot(botId: $botId)\n  }\n": typeof types.DeleteBotDocument,
     "\n  query Me {\n    me {\n      ...UserFields\n    }\n  }\n": typeof types.MeDocument,
     "\n  mutation SignUp($input: SignUpInput!) {\n    signUp(input: $input) {\n      token\n    }\n  }\n": typeof types.SignUpDocument,
     "\n  mutation LogIn($input: LogInInput!) {\n    logIn(input: $input) {\n      token\n    }\n  }\n": typeof types.LogInDocument,
     "\n  query SearchMessages($query: String!, $first: Int!, $after: String) {\n    searchMessages(query: $query, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          body\n          createdAt\n          conversation {\n            id\n          }\n          sender {\n            id\n            displayName\n          }\n          mentions {\n            id\n            username\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.SearchMessagesDocument,
     "\n  query ConversationMuted($id: ID!) {\n    conversation(id: $id) {\n      id\n      muted\n    }\n  }\n": typeof types.ConversationMutedDocument,
     "\n  mutation SetConversationMuted($id: ID!, $muted: Boolean!) {\n    setConversationMuted(conversationId: $id, muted: $muted) {\n      id\n      muted\n    }\n  }\n": typeof types.SetConversationMutedDocument,
-    "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n": typeof types.UserFieldsFragmentDoc,
-    "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n    replyTo {\n      id\n      body\n      deletedAt\n      sender {\n        id\n        displayName\n      }\n    }\n    mentions {\n      id\n      username\n    }\n    attachments {\n      id\n      kind\n      filename\n      contentType\n      byteSize\n      width\n      height\n      url\n      thumbnailUrl\n    }\n  }\n": typeof types.MessageFieldsFragmentDoc,
+    "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    isBot\n    online\n    lastSeenAt\n  }\n": typeof types.UserFieldsFragmentDoc,
+    "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n      isBot\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n    replyTo {\n      id\n      body\n      deletedAt\n      sender {\n        id\n        displayName\n      }\n    }\n    mentions {\n      id\n      username\n    }\n    attachments {\n      id\n      kind\n      filename\n      contentType\n      byteSize\n      width\n      height\n      url\n      thumbnailUrl\n    }\n  }\n": typeof types.MessageFieldsFragmentDoc,
     "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    myRole\n    unreadMentionCount\n    members {\n      ...UserFields\n    }\n    memberships {\n      role\n      joinedAt\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n": typeof types.ConversationFieldsFragmentDoc,
     "\n  query PushConfig {\n    pushConfig {\n      vapidPublicKey\n    }\n  }\n": typeof types.PushConfigDocument,
     "\n  mutation RegisterPushSubscription($input: PushSubscriptionInput!) {\n    registerPushSubscription(input: $input)\n  }\n": typeof types.RegisterPushSubscriptionDocument,
@@ -59,14 +64,19 @@ type Documents = {
     "\n  mutation MarkRead($conversationId: ID!, $messageId: ID!) {\n    markRead(conversationId: $conversationId, messageId: $messageId) {\n      id\n      unreadCount\n      unreadMentionCount\n    }\n  }\n": typeof types.MarkReadDocument,
 };
 const documents: Documents = {
+    "\n  fragment BotCredentialsFields on BotCredentials {\n    token\n    webhookSecret\n    bot {\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n": types.BotCredentialsFieldsFragmentDoc,
+    "\n  query MyBots {\n    myBots {\n      webhookUrl\n      createdAt\n      lastUsedAt\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n": types.MyBotsDocument,
+    "\n  mutation CreateBot($input: CreateBotInput!) {\n    createBot(input: $input) {\n      ...BotCredentialsFields\n    }\n  }\n": types.CreateBotDocument,
+    "\n  mutation RotateBotToken($botId: ID!) {\n    rotateBotToken(botId: $botId) {\n      ...BotCredentialsFields\n    }\n  }\n": types.RotateBotTokenDocument,
+    "\n  mutation DeleteBot($botId: ID!) {\n    deleteBot(botId: $botId)\n  }\n": types.DeleteBotDocument,
     "\n  query Me {\n    me {\n      ...UserFields\n    }\n  }\n": types.MeDocument,
     "\n  mutation SignUp($input: SignUpInput!) {\n    signUp(input: $input) {\n      token\n    }\n  }\n": types.SignUpDocument,
     "\n  mutation LogIn($input: LogInInput!) {\n    logIn(input: $input) {\n      token\n    }\n  }\n": types.LogInDocument,
     "\n  query SearchMessages($query: String!, $first: Int!, $after: String) {\n    searchMessages(query: $query, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          body\n          createdAt\n          conversation {\n            id\n          }\n          sender {\n            id\n            displayName\n          }\n          mentions {\n            id\n            username\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.SearchMessagesDocument,
     "\n  query ConversationMuted($id: ID!) {\n    conversation(id: $id) {\n      id\n      muted\n    }\n  }\n": types.ConversationMutedDocument,
     "\n  mutation SetConversationMuted($id: ID!, $muted: Boolean!) {\n    setConversationMuted(conversationId: $id, muted: $muted) {\n      id\n      muted\n    }\n  }\n": types.SetConversationMutedDocument,
-    "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n": types.UserFieldsFragmentDoc,
-    "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n    replyTo {\n      id\n      body\n      deletedAt\n      sender {\n        id\n        displayName\n      }\n    }\n    mentions {\n      id\n      username\n    }\n    attachments {\n      id\n      kind\n      filename\n      contentType\n      byteSize\n      width\n      height\n      url\n      thumbnailUrl\n    }\n  }\n": types.MessageFieldsFragmentDoc,
+    "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    isBot\n    online\n    lastSeenAt\n  }\n": types.UserFieldsFragmentDoc,
+    "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n      isBot\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n    replyTo {\n      id\n      body\n      deletedAt\n      sender {\n        id\n        displayName\n      }\n    }\n    mentions {\n      id\n      username\n    }\n    attachments {\n      id\n      kind\n      filename\n      contentType\n      byteSize\n      width\n      height\n      url\n      thumbnailUrl\n    }\n  }\n": types.MessageFieldsFragmentDoc,
     "\n  fragment ConversationFields on Conversation {\n    id\n    kind\n    title\n    createdAt\n    unreadCount\n    myRole\n    unreadMentionCount\n    members {\n      ...UserFields\n    }\n    memberships {\n      role\n      joinedAt\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n    lastMessage {\n      ...MessageFields\n    }\n  }\n": types.ConversationFieldsFragmentDoc,
     "\n  query PushConfig {\n    pushConfig {\n      vapidPublicKey\n    }\n  }\n": types.PushConfigDocument,
     "\n  mutation RegisterPushSubscription($input: PushSubscriptionInput!) {\n    registerPushSubscription(input: $input)\n  }\n": types.RegisterPushSubscriptionDocument,
@@ -121,6 +131,26 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  fragment BotCredentialsFields on BotCredentials {\n    token\n    webhookSecret\n    bot {\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n"): (typeof documents)["\n  fragment BotCredentialsFields on BotCredentials {\n    token\n    webhookSecret\n    bot {\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MyBots {\n    myBots {\n      webhookUrl\n      createdAt\n      lastUsedAt\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n"): (typeof documents)["\n  query MyBots {\n    myBots {\n      webhookUrl\n      createdAt\n      lastUsedAt\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateBot($input: CreateBotInput!) {\n    createBot(input: $input) {\n      ...BotCredentialsFields\n    }\n  }\n"): (typeof documents)["\n  mutation CreateBot($input: CreateBotInput!) {\n    createBot(input: $input) {\n      ...BotCredentialsFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RotateBotToken($botId: ID!) {\n    rotateBotToken(botId: $botId) {\n      ...BotCredentialsFields\n    }\n  }\n"): (typeof documents)["\n  mutation RotateBotToken($botId: ID!) {\n    rotateBotToken(botId: $botId) {\n      ...BotCredentialsFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteBot($botId: ID!) {\n    deleteBot(botId: $botId)\n  }\n"): (typeof documents)["\n  mutation DeleteBot($botId: ID!) {\n    deleteBot(botId: $botId)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  query Me {\n    me {\n      ...UserFields\n    }\n  }\n"): (typeof documents)["\n  query Me {\n    me {\n      ...UserFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -145,11 +175,11 @@ export function graphql(source: "\n  mutation SetConversationMuted($id: ID!, $mu
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n"): (typeof documents)["\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    online\n    lastSeenAt\n  }\n"];
+export function graphql(source: "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    isBot\n    online\n    lastSeenAt\n  }\n"): (typeof documents)["\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    isBot\n    online\n    lastSeenAt\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n    replyTo {\n      id\n      body\n      deletedAt\n      sender {\n        id\n        displayName\n      }\n    }\n    mentions {\n      id\n      username\n    }\n    attachments {\n      id\n      kind\n      filename\n      contentType\n      byteSize\n      width\n      height\n      url\n      thumbnailUrl\n    }\n  }\n"): (typeof documents)["\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n    replyTo {\n      id\n      body\n      deletedAt\n      sender {\n        id\n        displayName\n      }\n    }\n    mentions {\n      id\n      username\n    }\n    attachments {\n      id\n      kind\n      filename\n      contentType\n      byteSize\n      width\n      height\n      url\n      thumbnailUrl\n    }\n  }\n"];
+export function graphql(source: "\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n      isBot\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n    replyTo {\n      id\n      body\n      deletedAt\n      sender {\n        id\n        displayName\n      }\n    }\n    mentions {\n      id\n      username\n    }\n    attachments {\n      id\n      kind\n      filename\n      contentType\n      byteSize\n      width\n      height\n      url\n      thumbnailUrl\n    }\n  }\n"): (typeof documents)["\n  fragment MessageFields on Message {\n    id\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    conversation {\n      id\n    }\n    sender {\n      id\n      username\n      displayName\n      isBot\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n    replyTo {\n      id\n      body\n      deletedAt\n      sender {\n        id\n        displayName\n      }\n    }\n    mentions {\n      id\n      username\n    }\n    attachments {\n      id\n      kind\n      filename\n      contentType\n      byteSize\n      width\n      height\n      url\n      thumbnailUrl\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -7,6 +7,7 @@ import { GroupsAndSessions1796100000000 } from './1796100000000-GroupsAndSession
 import { RepliesMentionsSearch1796200000000 } from './1796200000000-RepliesMentionsSearch.js';
 import { PushNotifications1796400000000 } from './1796400000000-PushNotifications.js';
 import { BotAccounts1796500000000 } from './1796500000000-BotAccounts.js';
+import { Assistant1796700000000 } from './1796700000000-Assistant.js';
 
 export const migrations = [
   InitialSchema1795000000000,
@@ -16,4 +17,5 @@ export const migrations = [
   RepliesMentionsSearch1796200000000,
   PushNotifications1796400000000,
   BotAccounts1796500000000,
+  Assistant1796700000000,
 ];

@@ -16,6 +16,7 @@ import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import { renderGraphiQL } from './graphiql.js';
 import type { Logger } from './logger.js';
 import { startPush } from './push/index.js';
+import { startAssistant } from './assistant/index.js';
 import { createMetricsServer, handleMetricsRequest, Metrics, useSendMetrics } from './metrics.js';
 import { RateLimiter } from './rateLimit.js';
 import { startRealtime } from './realtime/index.js';
@@ -88,6 +89,9 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
   );
   await sessions.start();
   const metrics = new Metrics();
+  const rateLimiter = new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger, (action) =>
+    metrics.rateLimitRefusals.inc({ action }),
+  );
   realtime.feed.onFannedOut = (seconds) => metrics.fanOutDuration.observe(seconds);
   const services: Services = {
     config,
@@ -96,12 +100,11 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     sessions,
     logger,
     realtime,
-    rateLimiter: new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger, (action) =>
-      metrics.rateLimitRefusals.inc({ action }),
-    ),
+    rateLimiter,
     metrics,
     push: await startPush(dataSource, config.push, realtime, logger),
     attachments: await createAttachmentService(config, dataSource, logger),
+    assistant: await startAssistant(dataSource, config.assistant, realtime, rateLimiter, logger),
   };
   let stopping = false;
   const databaseAnswers = () =>
@@ -245,6 +248,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       server.closeAllConnections();
       await closed;
       await services.push.stop();
+      await services.assistant.stop();
       if (metricsServer?.listening) {
         metricsServer.closeAllConnections();
         await new Promise((resolve) => metricsServer.close(resolve));

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { AssistantService } from './assistant/index.js';
 import type { Sessions } from './auth/sessions.js';
 import type { StagedUploads } from './attachments/multipart.js';
 import type { AttachmentService } from './attachments/service.js';
@@ -23,6 +24,7 @@ export type Services = {
   push: PushService;
   attachments: AttachmentService;
   metrics: Metrics;
+  assistant: AssistantService;
 };
 
 export type Viewer = { id: number };

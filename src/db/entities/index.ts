@@ -22,6 +22,7 @@ import { User } from './User.js';
 import { Session } from './Session.js';
 import { Block } from './Block.js';
 import { pushEntities } from '../../push/entities.js';
+import { assistantEntities } from '../../assistant/entities.js';
 
 export const entities = [
   User,
@@ -36,4 +37,5 @@ export const entities = [
   MessageMention,
   Attachment,
   ...pushEntities,
+  ...assistantEntities,
 ];

@@ -19,6 +19,7 @@ export const MessageFields = graphql(`
     createdAt
     editedAt
     deletedAt
+    generation
     conversation {
       id
     }

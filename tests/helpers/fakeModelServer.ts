@@ -10,6 +10,8 @@ export type ModelScript = {
   chunks?: string[];
   /** Before each chunk (the first included). */
   delayMs?: number;
+  /** Before the first chunk instead of delayMs: the model "thinks". */
+  firstDelayMs?: number;
   /** Answer with this status and an OpenAI-style error body instead of a stream. */
   status?: number;
   /**
@@ -91,7 +93,8 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
       choices: [{ index: 0, delta, finish_reason: finishReason }],
     });
     for (const [index, content] of (script.chunks ?? []).entries()) {
-      if (script.delayMs) await sleep(script.delayMs);
+      const delay = index === 0 ? (script.firstDelayMs ?? script.delayMs) : script.delayMs;
+      if (delay) await sleep(delay);
       if (request.aborted) return;
       event(chunk(index === 0 ? { role: 'assistant', content } : { content }, null));
     }

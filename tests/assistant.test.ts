@@ -14,6 +14,8 @@ import { User } from '../src/db/entities/index.js';
 import { storeMessage } from '../src/db/messages.js';
 import { buildPrompt, estimateTokens } from '../src/assistant/prompt.js';
 import { ensureAssistantUser } from '../src/assistant/index.js';
+import { AssistantState } from '../src/assistant/entities.js';
+import { AssistantRunner } from '../src/assistant/runner.js';
 import {
   createGroup,
   data,
@@ -28,7 +30,7 @@ import {
 import { type FakeModelServer, startFakeModelServer } from './helpers/fakeModelServer.js';
 import { type Cluster, type Instance, startCluster, startInstance } from './helpers/processes.js';
 import { SET_UPS, startServer, type TestServer } from './helpers/server.js';
-import { eventually } from './helpers/wait.js';
+import { eventually, sleep } from './helpers/wait.js';
 import { sockets, subscribe } from './helpers/ws.js';
 
 const MESSAGE_FIELDS = 'id body generation clientMessageId sender { id username isBot } replyTo { id }';
@@ -293,6 +295,39 @@ describe.each(SET_UPS)('the assistant on $name', ({ database, options }) => {
     expect(stopped).toMatchObject({ generation: 'STOPPED', body: '' });
     await eventually(() => model.requests[before]!.aborted, 'the model request to be aborted');
   });
+
+  it('a long answer outlives several request leases and a lease hand-over: another live instance never takes it over', async () => {
+    const { dataSource, config, realtime, logger } = server.app.services;
+    // A second instance's runner on the same database and bus, competing for the planning lease.
+    const other = new AssistantRunner(
+      dataSource,
+      config.assistant!,
+      server.app.services.assistant.userId!,
+      realtime,
+      logger,
+    );
+    await other.start();
+    try {
+      const alice = await signUp(url, uniqueName('alice'));
+      const conversationId = await openDirect(url, alice, assistant);
+      const chunks = Array.from({ length: 12 }, (_, index) => `part${index} `);
+      model.next({ chunks, delayMs: 1_000 });
+      const before = model.requests.length;
+      await send(url, alice, conversationId, 'a slow answer please');
+      await eventually(() => model.requests.length > before, 'the model request');
+      // Hand the planning lease to whichever runner ticks next, twice while the answer streams.
+      for (let round = 0; round < 2; round++) {
+        await dataSource.manager.update(AssistantState, { id: 1 }, { leaseOwner: null, leaseUntil: 0 });
+        await sleep(4_000);
+      }
+      const [reply] = await finishedReplies(url, alice, conversationId, 1);
+      expect(reply).toMatchObject({ generation: 'DONE', body: chunks.join('') });
+      expect(model.requests.length - before).toBe(1);
+      expect(model.requests[before]!.aborted).toBe(false);
+    } finally {
+      await other.stop();
+    }
+  }, 60_000);
 
   it('sends the model the system prompt and this conversation only: no other bot, no deleted message, edits as they are now', async () => {
     const alice = await signUp(url, uniqueName('alice'));

@@ -436,11 +436,12 @@ describe.each(SET_UPS)('the assistant on $name', ({ database, options }) => {
   });
 });
 
-describe('the assistant rate limits', () => {
+describe('the assistant rate limits and log', () => {
   let model: FakeModelServer;
   let server: TestServer;
   let url: string;
   let assistant: TestUser;
+  const logLines: string[] = [];
 
   beforeAll(async () => {
     model = await startFakeModelServer();
@@ -449,7 +450,9 @@ describe('the assistant rate limits', () => {
         ...aiEnv(model),
         RATE_LIMIT_ASSISTANT_PER_USER: '2,0.001',
         RATE_LIMIT_ASSISTANT_PER_CONVERSATION: '3,0.001',
+        LOG_LEVEL: 'info',
       },
+      logLines,
     });
     url = server.graphqlUrl;
     assistant = { id: encodeGlobalID('User', server.app.services.assistant.userId!), username: 'assistant', token: '' };
@@ -488,6 +491,20 @@ describe('the assistant rate limits', () => {
     );
     expect(errorCode(fourth)).toBe('RATE_LIMITED');
     await finishedReplies(url, bob, groupId, 3);
+  });
+
+  it('logs the token usage of each answer, never the conversation text', async () => {
+    const alice = await signUp(url, uniqueName('alice'));
+    const groupId = await createGroup(url, alice, [assistant], 'Logged');
+    model.next({ chunks: ['A secret answer'], usage: { prompt_tokens: 42, completion_tokens: 7 } });
+    await send(url, alice, groupId, '@assistant my secret question');
+    await finishedReplies(url, alice, groupId, 1);
+    await eventually(() => logLines.some((line) => line.includes('"assistant answered"')), 'the usage log line');
+    const usage = logLines
+      .map((line) => JSON.parse(line))
+      .find((line) => line.msg === 'assistant answered' && line.promptTokens === 42);
+    expect(usage).toMatchObject({ promptTokens: 42, completionTokens: 7, outcome: 'DONE', model: 'fake-model' });
+    expect(logLines.filter((line) => /secret (question|answer)/.test(line))).toEqual([]);
   });
 });
 

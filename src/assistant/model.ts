@@ -30,6 +30,13 @@ export class Model {
       baseURL: config.baseUrl,
       // Local servers (Ollama, llama.cpp) need none; the client refuses to start without one.
       apiKey: config.apiKey ?? 'none',
+      // Given, so the client reads none of its OPENAI_* variables: settings come from config.ts only.
+      adminAPIKey: null,
+      organization: null,
+      project: null,
+      webhookSecret: null,
+      // Failures are reported by the runner through the app's logger, without the client's console output.
+      logLevel: 'off',
       // A failed answer is reported in the chat; asking again is the user's call (and counts against the limits).
       maxRetries: 0,
       // The client's timeout spans the whole streamed answer; AI_TIMEOUT (each silence) is enforced below.

@@ -11,7 +11,7 @@ import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { User } from '../src/db/entities/index.js';
-import { storeMessage } from '../src/db/messages.js';
+import { storeMessage, updateGeneration } from '../src/db/messages.js';
 import { buildPrompt, estimateTokens } from '../src/assistant/prompt.js';
 import { ensureAssistantUser } from '../src/assistant/index.js';
 import { AssistantState } from '../src/assistant/entities.js';
@@ -280,6 +280,29 @@ describe.each(SET_UPS)('the assistant on $name', ({ database, options }) => {
       body: 'no question here',
     });
     expect(errorCode(await gql(url, STOP, { id: replyId }))).toBe('UNAUTHENTICATED');
+  });
+
+  it('a stop whose announcement is lost is seen at the next write; the text that had arrived is kept', async () => {
+    const alice = await signUp(url, uniqueName('alice'));
+    const conversationId = await openDirect(url, alice, assistant);
+    const events = await watch(alice, conversationId);
+    const chunks = Array.from({ length: 10 }, (_, index) => `w${index} `);
+    model.next({ chunks, delayMs: 150, end: 'hang' });
+    const before = model.requests.length;
+    await send(url, alice, conversationId, 'go on and on');
+    const first = await events.waitUntil((event) => event.messageEvents.message.generation === 'GENERATING');
+    const replyId = numericId(first.messageEvents.message.id);
+    // STOPPED in the database only, as if the pub/sub announcement had been lost.
+    const stopped = await updateGeneration(server.app.services.dataSource, replyId, { generation: 'STOPPED' });
+    expect(stopped).not.toBeNull();
+    await eventually(() => model.requests[before]!.aborted, 'the model request to be aborted');
+    let final: Reply | undefined;
+    await eventually(async () => {
+      final = (await repliesIn(url, alice, conversationId))[0];
+      return final!.body!.length > stopped!.message.body!.length;
+    }, 'the text that arrived after the last write');
+    expect(final!.generation).toBe('STOPPED');
+    expect(chunks.join('').startsWith(final!.body!)).toBe(true);
   });
 
   it('a stop while THINKING aborts the request before any token', async () => {

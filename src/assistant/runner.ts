@@ -31,7 +31,7 @@ import type { AssistantConfig } from '../config.js';
 import { Conversation, Membership, Message, type MessageEvent, User } from '../db/entities/index.js';
 import { readEventsAfter } from '../db/eventLog.js';
 import { readMentions } from '../db/mentions.js';
-import { GENERATION_IN_PROGRESS, storeMessage, updateGeneration } from '../db/messages.js';
+import { completeStoppedText, GENERATION_IN_PROGRESS, storeMessage, updateGeneration } from '../db/messages.js';
 import { transaction } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { Realtime } from '../realtime/index.js';
@@ -502,9 +502,18 @@ export class AssistantRunner {
     }
   }
 
-  /** A run aborted: by a stop (already STOPPED, nothing to do), a takeover (not ours), or shutdown (FAILED). */
+  /**
+   * A run aborted: by a stop (already STOPPED: the text that had arrived since
+   * the last write is added), a takeover (not ours any more), or shutdown (FAILED).
+   */
   private async endAborted(run: Run, text: string): Promise<void> {
-    if (run.controller.signal.reason !== 'shutdown' || run.replyMessageId === null) return;
+    if (run.replyMessageId === null) return;
+    if (run.controller.signal.reason === 'stopped') {
+      const completed = await completeStoppedText(this.dataSource, run.replyMessageId, text);
+      if (completed) await this.realtime.feed.announce(completed.event.position);
+      return;
+    }
+    if (run.controller.signal.reason !== 'shutdown') return;
     const final = await updateGeneration(this.dataSource, run.replyMessageId, {
       body: withNote(text, FAILURE_TEXT.interrupted),
       generation: 'FAILED',

@@ -297,6 +297,25 @@ export function updateGeneration(
   });
 }
 
+/**
+ * After a stop: the reply's text as its generator had it when the stop reached
+ * it, which may be a little more than the stop kept (the text as last
+ * written). Only a STOPPED reply whose text it extends; null otherwise.
+ */
+export function completeStoppedText(
+  dataSource: DataSource,
+  messageId: number,
+  text: string,
+): Promise<MessageChange | null> {
+  return changeMessage(dataSource, messageId, 'EDITED', async (manager, message) => {
+    if (message.generation !== 'STOPPED' || message.body === null) return false;
+    if (text.length <= message.body.length || !text.startsWith(message.body)) return false;
+    message.body = text;
+    await manager.update(Message, { id: messageId }, { body: text });
+    return true;
+  });
+}
+
 export function softDeleteMessage(dataSource: DataSource, messageId: number): Promise<MessageChange | null> {
   return changeMessage(dataSource, messageId, 'DELETED', async (manager, message) => {
     message.body = null;

@@ -8,6 +8,7 @@ import { RepliesMentionsSearch1796200000000 } from './1796200000000-RepliesMenti
 import { PushNotifications1796400000000 } from './1796400000000-PushNotifications.js';
 import { BotAccounts1796500000000 } from './1796500000000-BotAccounts.js';
 import { Bots1796600000000 } from './1796600000000-Bots.js';
+import { Assistant1796700000000 } from './1796700000000-Assistant.js';
 import { SearchTermsPerConversation1796800000000 } from './1796800000000-SearchTermsPerConversation.js';
 
 export const migrations = [
@@ -19,5 +20,6 @@ export const migrations = [
   PushNotifications1796400000000,
   BotAccounts1796500000000,
   Bots1796600000000,
+  Assistant1796700000000,
   SearchTermsPerConversation1796800000000,
 ];

@@ -18,6 +18,7 @@ import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import { renderGraphiQL } from './graphiql.js';
 import type { Logger } from './logger.js';
 import { startPush } from './push/index.js';
+import { startAssistant } from './assistant/index.js';
 import { createMetricsServer, handleMetricsRequest, Metrics, useSendMetrics } from './metrics.js';
 import { RateLimiter } from './rateLimit.js';
 import { startRealtime } from './realtime/index.js';
@@ -91,6 +92,9 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
   );
   await sessions.start();
   const metrics = new Metrics();
+  const rateLimiter = new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger, (action) =>
+    metrics.rateLimitRefusals.inc({ action }),
+  );
   realtime.feed.onFannedOut = (seconds) => metrics.fanOutDuration.observe(seconds);
   const services: Services = {
     config,
@@ -99,13 +103,12 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     sessions,
     logger,
     realtime,
-    rateLimiter: new RateLimiter(config.rateRules, realtime.bus.redis, config.redisKeyPrefix, logger, (action) =>
-      metrics.rateLimitRefusals.inc({ action }),
-    ),
+    rateLimiter,
     metrics,
     push: await startPush(dataSource, config.push, realtime, logger),
     attachments: await createAttachmentService(config, dataSource, logger),
     bots: await startBots(dataSource, config.webhooks, realtime, sessions, logger),
+    assistant: await startAssistant(dataSource, config.assistant, realtime, rateLimiter, logger),
   };
   let stopping = false;
   const databaseAnswers = () =>
@@ -250,6 +253,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       await closed;
       await services.push.stop();
       await services.bots.stop();
+      await services.assistant.stop();
       if (metricsServer?.listening) {
         metricsServer.closeAllConnections();
         await new Promise((resolve) => metricsServer.close(resolve));

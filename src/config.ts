@@ -24,6 +24,9 @@ const DEFAULT_RATE_RULES: RateRules = {
   pushRegistration: { burst: 10, perSecond: 0.1 },
   // Each upload is stored and, for an image, decoded and re-encoded: ten files a message, a message every few seconds.
   upload: { burst: 30, perSecond: 0.5 },
+  // A model request costs money or GPU time: ten questions at once, then one every 10 s (per user) or 5 s (per conversation).
+  assistantPerUser: { burst: 10, perSecond: 0.1 },
+  assistantPerConversation: { burst: 20, perSecond: 0.2 },
 };
 
 /** RATE_LIMIT_SEND_MESSAGE for sendMessage, and so on. */
@@ -99,6 +102,65 @@ function pushConfig(values: z.infer<typeof environmentSchema>): PushConfig {
     delayMs: values.PUSH_DELAY_MS,
     preview: values.PUSH_PREVIEW === 'true',
     endpointHosts: values.PUSH_ENDPOINT_HOSTS,
+  };
+}
+
+// The assistant (issue #14): an OpenAI-compatible chat-completions endpoint.
+// Without AI_BASE_URL and AI_MODEL there is no assistant.
+const assistantEnvironment = {
+  AI_BASE_URL: z
+    .string()
+    .url()
+    .refine((url) => /^https?:\/\//.test(url), 'must be an http(s) URL such as http://localhost:11434/v1')
+    .optional(),
+  AI_MODEL: z.string().min(1).max(200).optional(),
+  AI_API_KEY: z.string().min(1).optional(),
+  AI_BOT_USERNAME: z
+    .string()
+    .regex(/^[a-z0-9_]{3,32}$/, 'must be 3 to 32 characters of a-z, 0-9 and _')
+    .default('assistant'),
+  AI_DISPLAY_NAME: z.string().trim().min(1).max(64).default('Assistant'),
+  AI_SYSTEM_PROMPT: z.string().min(1).max(20_000).optional(),
+  AI_MAX_INPUT_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(4_000),
+  AI_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(100_000).default(1_024),
+  AI_TIMEOUT: z.string().regex(durationPattern, 'must be a duration such as 60, 90s or 2m').default('60s'),
+};
+
+export type AssistantConfig = {
+  /** The OpenAI-compatible endpoint, ".../v1". */
+  baseUrl: string;
+  model: string;
+  apiKey: string | undefined;
+  /** The bot user that answers. */
+  username: string;
+  displayName: string;
+  /** Null: the built-in one (assistant/prompt.ts). */
+  systemPrompt: string | null;
+  /** The prompt (system prompt and conversation) is cut to about this many tokens. */
+  maxInputTokens: number;
+  /** max_tokens of each request. */
+  maxOutputTokens: number;
+  /** The longest the model may stay silent (before its first token, or between two) before the answer fails. */
+  timeoutMs: number;
+};
+
+function assistantConfig(values: z.infer<typeof environmentSchema>): AssistantConfig | null {
+  if ((values.AI_BASE_URL === undefined) !== (values.AI_MODEL === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  AI_BASE_URL, AI_MODEL: set both (the assistant) or neither');
+  }
+  if (!values.AI_BASE_URL || !values.AI_MODEL) return null;
+  const timeoutSeconds = parseDurationSeconds(values.AI_TIMEOUT);
+  if (timeoutSeconds < 1) throw new ConfigError('Invalid configuration:\n  AI_TIMEOUT: must be at least 1 second');
+  return {
+    baseUrl: values.AI_BASE_URL.replace(/\/+$/, ''),
+    model: values.AI_MODEL,
+    apiKey: values.AI_API_KEY,
+    username: values.AI_BOT_USERNAME,
+    displayName: values.AI_DISPLAY_NAME,
+    systemPrompt: values.AI_SYSTEM_PROMPT ?? null,
+    maxInputTokens: values.AI_MAX_INPUT_TOKENS,
+    maxOutputTokens: values.AI_MAX_OUTPUT_TOKENS,
+    timeoutMs: timeoutSeconds * 1000,
   };
 }
 
@@ -188,6 +250,7 @@ const environmentSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+  ...assistantEnvironment,
 });
 
 export type Config = {
@@ -218,6 +281,8 @@ export type Config = {
   metricsPort: number | undefined;
   /** A bearer token /metrics requires wherever it is served. */
   metricsToken: string | undefined;
+  /** The AI assistant, or null when AI_BASE_URL/AI_MODEL are unset. */
+  assistant: AssistantConfig | null;
   webhooks: WebhookConfig;
 };
 
@@ -313,6 +378,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: values.WEBHOOK_TIMEOUT_MS,
       retryBaseMs: values.WEBHOOK_RETRY_BASE_MS,
     },
+    assistant: assistantConfig(values),
     attachments: {
       maxUploadBytes: values.MAX_UPLOAD_BYTES,
       storage:

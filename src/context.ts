@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { AssistantService } from './assistant/index.js';
 import type { Sessions } from './auth/sessions.js';
 import type { StagedUploads } from './attachments/multipart.js';
 import type { BotService } from './bots/index.js';
@@ -25,6 +26,7 @@ export type Services = {
   attachments: AttachmentService;
   metrics: Metrics;
   bots: BotService;
+  assistant: AssistantService;
 };
 
 export type Viewer = { id: number };

@@ -23,6 +23,9 @@ export const RATE_LIMITED_ACTIONS = [
   'subscribePerSocket',
   'pushRegistration',
   'upload',
+  // Each question to the assistant costs a model request (issue #14): per asking user and per conversation.
+  'assistantPerUser',
+  'assistantPerConversation',
 ] as const;
 export type RateLimitedAction = (typeof RATE_LIMITED_ACTIONS)[number];
 export type RateRules = Record<RateLimitedAction, RateRule>;

@@ -425,6 +425,7 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
         ['deleteMessage', DELETE, (id) => ({ messageId: id })],
         ['addReaction', ADD_REACTION, (id) => ({ messageId: id, emoji: '👍' })],
         ['removeReaction', REMOVE_REACTION, (id) => ({ messageId: id, emoji: '👍' })],
+        ['stopGeneration', 'mutation ($m: ID!) { stopGeneration(messageId: $m) { id } }', (id) => ({ m: id })],
       ];
       for (const [name, query, variables] of operations) {
         const hidden = await gql(url, query, variables(messageId), outsider.token);
@@ -531,6 +532,7 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('conversations on %s', (databas
           'mutation ($c: ID!) { setConversationMuted(conversationId: $c, muted: true) { id } }',
           { c: conversationId },
         ],
+        stopGeneration: ['mutation ($m: ID!) { stopGeneration(messageId: $m) { id } }', { m: messageId }],
       };
       // Whatever the server offers, including fields added later, must be covered here.
       const schema = buildSchema(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));

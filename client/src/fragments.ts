@@ -20,6 +20,7 @@ export const MessageFields = graphql(`
     createdAt
     editedAt
     deletedAt
+    generation
     conversation {
       id
     }

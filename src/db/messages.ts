@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
-import { Membership, Message, type MessageEvent, Reaction, User } from './entities/index.js';
+import { type GenerationState, Membership, Message, type MessageEvent, Reaction, User } from './entities/index.js';
 import { claimAttachments } from './attachments.js';
 import { claimEventPosition, insertMessageEvent, insertMessageEvents } from './eventLog.js';
 import { forgetMentions, recordMentions, replaceMentions } from './mentions.js';
@@ -17,6 +17,8 @@ export type NewMessage = {
   replyToId?: number | null;
   /** Uploads the message claims in its transaction (db/attachments.ts). */
   attachmentIds?: readonly number[];
+  /** An assistant's reply starts THINKING (assistant/); null for everything else. */
+  generation?: GenerationState | null;
 };
 /**
  * The stored message; event is null when a retry returned an earlier one.
@@ -142,7 +144,13 @@ async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[
       const createdAt = new Date();
       const messages = stored.map((index) => {
         const { attachmentIds: _claims, ...send } = sends[index]!;
-        return manager.create(Message, { ...send, createdAt, editedAt: null, deletedAt: null });
+        return manager.create(Message, {
+          ...send,
+          generation: send.generation ?? null,
+          createdAt,
+          editedAt: null,
+          deletedAt: null,
+        });
       });
       // One statement; message ids are consecutive, in position order, as the lock is held.
       await manager.insert(Message, messages);
@@ -262,6 +270,49 @@ export function editMessageBody(
     message.editedAt = new Date();
     await manager.update(Message, { id: messageId }, { body: message.body, editedAt: message.editedAt });
     await replaceMentions(manager, message);
+  });
+}
+
+/** A reply in one of these states is still being generated: only then may its generation change. */
+export const GENERATION_IN_PROGRESS: readonly GenerationState[] = ['THINKING', 'GENERATING'];
+
+/**
+ * Moves an assistant's reply on (its text so far, its state) with an EDITED
+ * event; null when it is no longer being generated (stopped, failed or deleted
+ * meanwhile), so a late or stale writer never overrides a stop. editedAt stays
+ * as it was: the text grows, nobody edited it. Mentions are not recorded: the
+ * model's @names stay plain text and notify no one.
+ */
+export function updateGeneration(
+  dataSource: DataSource,
+  messageId: number,
+  change: { body?: string; generation: GenerationState },
+): Promise<MessageChange | null> {
+  return changeMessage(dataSource, messageId, 'EDITED', async (manager, message) => {
+    if (message.generation === null || !GENERATION_IN_PROGRESS.includes(message.generation)) return false;
+    if (change.body !== undefined) message.body = change.body;
+    message.generation = change.generation;
+    await manager.update(Message, { id: messageId }, { body: message.body, generation: message.generation });
+    return true;
+  });
+}
+
+/**
+ * After a stop: the reply's text as its generator had it when the stop reached
+ * it, which may be a little more than the stop kept (the text as last
+ * written). Only a STOPPED reply whose text it extends; null otherwise.
+ */
+export function completeStoppedText(
+  dataSource: DataSource,
+  messageId: number,
+  text: string,
+): Promise<MessageChange | null> {
+  return changeMessage(dataSource, messageId, 'EDITED', async (manager, message) => {
+    if (message.generation !== 'STOPPED' || message.body === null) return false;
+    if (text.length <= message.body.length || !text.startsWith(message.body)) return false;
+    message.body = text;
+    await manager.update(Message, { id: messageId }, { body: text });
+    return true;
   });
 }
 

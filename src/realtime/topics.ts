@@ -25,6 +25,9 @@ export type TypingPayload = { conversationId: number; userId: number; typing: bo
 
 export type PresencePayload = { userId: number; online: boolean; lastSeenAt: string | null };
 
+/** stopGeneration was called on an assistant's reply: the instance generating it aborts the model request. */
+export type AssistantStopPayload = { messageId: number };
+
 export type Topics = {
   messageEvents: MessageEventsPayload;
   membership: MembershipPayload;
@@ -33,6 +36,7 @@ export type Topics = {
   sessionsRevoked: SessionsRevokedPayload;
   readMarkers: ReadMarkerPayload;
   blocks: BlockPayload;
+  assistantStop: AssistantStopPayload;
 };
 
 export type Topic = keyof Topics;

@@ -204,6 +204,13 @@ builder.mutationFields((t) => ({
         requireMemberConversationId(context, String(input.conversationId)),
       ]);
       await refuseIfBlocked(context, conversationId);
+      const sender = await context.loaders.user.load(context.viewer!.id);
+      await context.assistant.admit({
+        senderId: context.viewer!.id,
+        senderIsBot: sender?.isBot ?? false,
+        conversationId,
+        body: input.body ?? null,
+      });
       const replyToId =
         input.replyToId == null ? null : await requireReplyTarget(context, String(input.replyToId), conversationId);
       const attachmentIds = await uploadsToClaim(

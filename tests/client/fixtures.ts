@@ -19,6 +19,7 @@ export function message(id: number, overrides: Partial<Message> & { from?: strin
     createdAt: new Date(clock).toISOString(),
     editedAt: null,
     deletedAt: null,
+    generation: null,
     conversation: { id: CONVERSATION },
     sender: { id: from, username: from, displayName: from, isBot: false },
     reactions: [],

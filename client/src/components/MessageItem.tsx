@@ -24,6 +24,9 @@ export function MessageItem({ message, showSender, onError, onReply, onShowOrigi
   const session = useSession();
   const mine = message.sender.id === session.viewer.id;
   const deleted = Boolean(message.deletedAt);
+  // An assistant's answer while the model works on it: THINKING (no text yet), then GENERATING (growing).
+  const generating = !deleted && (message.generation === 'THINKING' || message.generation === 'GENERATING');
+  const [stopping, setStopping] = useState(false);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState('');
   const [picking, setPicking] = useState(false);
@@ -51,6 +54,13 @@ export function MessageItem({ message, showSender, onError, onReply, onShowOrigi
     if (!result.ok) onError(result.error);
   };
 
+  const stop = async () => {
+    setStopping(true);
+    const result = await session.stopGeneration(message.id);
+    setStopping(false);
+    if (!result.ok) onError(result.error);
+  };
+
   const onEditKey = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.key === 'Escape') setEditing(false);
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
@@ -60,7 +70,12 @@ export function MessageItem({ message, showSender, onError, onReply, onShowOrigi
   };
 
   return (
-    <div className={`message${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`} data-message-id={message.id}>
+    <div
+      className={`message${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${message.generation ? ` generation-${message.generation.toLowerCase()}` : ''}`}
+      data-message-id={message.id}
+      data-generation={message.generation ?? undefined}
+      aria-busy={generating || undefined}
+    >
       {/* A bot's name and badge show on each of its messages, so no one takes it for a person. */}
       {(showSender || message.sender.isBot) && !mine && (
         <span className="message-sender">
@@ -92,19 +107,26 @@ export function MessageItem({ message, showSender, onError, onReply, onShowOrigi
             </div>
           ) : (
             <>
-              {(deleted || message.body !== null) && (
-                <p className="message-body">
-                  {deleted || message.body === null ? (
-                    'This message was deleted'
-                  ) : (
-                    <MarkedText
-                      text={message.body}
-                      mentioned={message.mentions.map((user) => user.username)}
-                      viewerUsername={session.viewer.username}
-                      words={matchedWords}
-                    />
-                  )}
+              {message.generation === 'THINKING' && !deleted && !message.body ? (
+                <p className="message-body thinking" role="status">
+                  Thinking
+                  <span className="thinking-dots" aria-hidden="true" />
                 </p>
+              ) : (
+                (deleted || message.body !== null) && (
+                  <p className="message-body">
+                    {deleted || message.body === null ? (
+                      'This message was deleted'
+                    ) : (
+                      <MarkedText
+                        text={message.body}
+                        mentioned={message.mentions.map((user) => user.username)}
+                        viewerUsername={session.viewer.username}
+                        words={matchedWords}
+                      />
+                    )}
+                  </p>
+                )
               )}
               {!deleted && <MessageAttachments attachments={message.attachments} />}
             </>
@@ -114,7 +136,20 @@ export function MessageItem({ message, showSender, onError, onReply, onShowOrigi
               {formatTime(message.createdAt)}
             </time>
             {message.editedAt && !deleted && <span> · edited</span>}
+            {message.generation === 'GENERATING' && !deleted && <span> · writing…</span>}
+            {message.generation === 'STOPPED' && !deleted && <span> · stopped</span>}
+            {message.generation === 'FAILED' && !deleted && <span className="generation-failed"> · failed</span>}
           </span>
+          {generating && (
+            <button
+              type="button"
+              className="button ghost small stop-generation"
+              disabled={stopping}
+              onClick={() => void stop()}
+            >
+              Stop
+            </button>
+          )}
         </div>
         {!deleted && !editing && (
           <div className="message-actions">

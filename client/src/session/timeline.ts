@@ -56,6 +56,14 @@ const DeleteMessageMutation = graphql(`
   }
 `);
 
+const StopGenerationMutation = graphql(`
+  mutation StopGeneration($messageId: ID!) {
+    stopGeneration(messageId: $messageId) {
+      ...MessageFields
+    }
+  }
+`);
+
 const AddReactionMutation = graphql(`
   mutation AddReaction($messageId: ID!, $emoji: String!) {
     addReaction(messageId: $messageId, emoji: $emoji) {
@@ -97,6 +105,8 @@ export type TimelineActions = {
   discardSend(conversationId: string, clientMessageId: string): void;
   editMessage(messageId: string, body: string): Promise<ActionResult>;
   deleteMessage(messageId: string): Promise<ActionResult>;
+  /** Ends the assistant's answer being generated (any member may). */
+  stopGeneration(messageId: string): Promise<ActionResult>;
   toggleReaction(message: Message, emoji: string): Promise<ActionResult>;
   markRead(conversationId: string, messageId: string): Promise<void>;
 };
@@ -260,6 +270,11 @@ export function useTimeline(options: {
           const result = await client.mutation(DeleteMessageMutation, { messageId }).toPromise();
           return { data: result.data?.deleteMessage, error: result.error };
         }, 'DELETED'),
+      stopGeneration: (messageId) =>
+        messageAction(async () => {
+          const result = await client.mutation(StopGenerationMutation, { messageId }).toPromise();
+          return { data: result.data?.stopGeneration, error: result.error };
+        }, 'EDITED'),
       toggleReaction: (message, emoji) =>
         messageAction(async () => {
           const mine = message.reactions.some((reaction) => reaction.emoji === emoji && reaction.reactedByMe);

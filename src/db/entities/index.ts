@@ -23,6 +23,7 @@ import { Session } from './Session.js';
 import { Block } from './Block.js';
 import { pushEntities } from '../../push/entities.js';
 import { botEntities } from '../../bots/entities.js';
+import { assistantEntities } from '../../assistant/entities.js';
 
 export const entities = [
   User,
@@ -38,4 +39,5 @@ export const entities = [
   Attachment,
   ...pushEntities,
   ...botEntities,
+  ...assistantEntities,
 ];

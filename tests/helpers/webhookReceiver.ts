@@ -15,8 +15,8 @@ export type Delivery = {
   rawBody: string;
 };
 
-/** What to answer: a status, a JSON body, or no answer until `hangMs` passed. */
-export type Answer = { status?: number; json?: unknown; raw?: string; hangMs?: number };
+/** What to answer: a status, a JSON body, or no answer until `hangMs` passed or `until` settled. */
+export type Answer = { status?: number; json?: unknown; raw?: string; hangMs?: number; until?: Promise<unknown> };
 
 /** Decides the answer to a delivery; `attempt` counts the requests with its id, from 1. */
 export type Script = (delivery: Delivery, attempt: number) => Answer;
@@ -91,7 +91,8 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         reply();
       }, answer.hangMs);
       hanging.add(timer);
-    } else reply();
+    } else if (answer.until) void answer.until.finally(reply);
+    else reply();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -9,7 +9,7 @@ const CONTRACT_FILE = new URL('../../shared/api-contract.graphql', import.meta.u
  * Parts of `../shared/contract/` whose issue is resolved: from then on they bind
  * like the base contract. One name a line, added with the issue that builds it.
  */
-const BINDING_PARTS: string[] = ['groups-sessions', 'search', 'push', 'attachments'];
+const BINDING_PARTS: string[] = ['groups-sessions', 'search', 'push', 'attachments', 'bots'];
 
 function contractSource(): string {
   const parts = BINDING_PARTS.map((part) =>

@@ -93,6 +93,13 @@ export function createDataSource(config: Config, logger: Logger, options: Databa
     database: config.database.path,
     enableWAL: true,
     timeout: SQLITE_BUSY_TIMEOUT_MS,
+    // A commit is on disk before a send is acknowledged: better-sqlite3 builds
+    // SQLite to default to NORMAL in WAL mode, where a commit is not fsynced
+    // (lost with the machine, though not with the process). With group commit
+    // FULL costs one fsync per batch (bench/sqlite-commit-stall.ts, docs/benchmarks.md).
+    prepareDatabase: (database: { pragma(sql: string): unknown }) => {
+      database.pragma('synchronous = FULL');
+    },
   });
 }
 

@@ -103,13 +103,16 @@ class Connection implements SocketSession {
   ) {}
 
   receive(data: string): void {
-    this.handle(data).catch((error: unknown) => {
-      if (!(error instanceof AuthenticationUnavailableError)) {
-        this.server.logger.error({ err: error }, 'websocket message handling failed');
-      }
-      // Close reasons never carry internals.
-      this.socket.close(CloseCode.InternalServerError, 'Internal server error');
-    });
+    this.handle(data).catch((error: unknown) => this.fail(error));
+  }
+
+  /** Something failed that no frame can answer: the socket is closed with 4500. */
+  private fail(error: unknown): void {
+    if (!(error instanceof AuthenticationUnavailableError)) {
+      this.server.logger.error({ err: error }, 'websocket message handling failed');
+    }
+    // Close reasons never carry internals.
+    this.socket.close(CloseCode.InternalServerError, 'Internal server error');
   }
 
   private async handle(data: string): Promise<void> {
@@ -148,6 +151,11 @@ class Connection implements SocketSession {
     this.send(CONNECTION_ACK_FRAME);
   }
 
+  /**
+   * Starts an operation and returns: a subscription's stream then runs on
+   * its own (stream below), so nothing of the Subscribe frame (its text, its
+   * payload) stays referenced for as long as the subscription runs.
+   */
   private async subscribe(id: string, payload: SubscribePayload): Promise<void> {
     if (!this.acknowledged) return this.socket.close(CloseCode.Unauthorized, 'Unauthorized');
     const { operations } = this;
@@ -155,10 +163,10 @@ class Connection implements SocketSession {
       return this.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
     }
     operations.set(id, null);
+    let started: { results: AsyncIterableIterator<ExecutionResult>; operation: string } | null = null;
     try {
-      const refused = refuseOperation(this.server.services, this.socketId, operations.size);
       const prepared =
-        refused ??
+        refuseOperation(this.server.services, this.socketId, operations.size) ??
         (await prepareOperation(this.server.yoga, payload, {
           viewerId: this.viewerId,
           sessionId: this.sessionId,
@@ -172,30 +180,30 @@ class Connection implements SocketSession {
       }
       const { args, run } = prepared as Exclude<typeof prepared, readonly GraphQLError[]>;
       const result = (await run(args)) as ExecutionResult | AsyncIterableIterator<ExecutionResult>;
-      const prefix = nextFramePrefix(id);
       if (!(Symbol.asyncIterator in result)) {
-        if (operations.has(id)) deliver(this.socket, prefix, result);
+        if (operations.has(id)) deliver(this.socket, nextFramePrefix(id), result);
+        if (operations.has(id)) this.send(completeFrame(id));
       } else if (!operations.has(id)) {
         // Completed by the client while it started.
         void result.return?.();
       } else {
         operations.set(id, result);
-        await this.stream(id, prefix, result, rootFieldOf(args.document, args.operationName));
+        started = { results: result, operation: rootFieldOf(args.document, args.operationName) };
       }
-      if (operations.has(id)) this.send(completeFrame(id));
     } finally {
-      operations.delete(id);
+      if (!started) operations.delete(id);
     }
+    if (started) this.stream(id, started.results, started.operation).catch((error: unknown) => this.fail(error));
   }
 
-  /** Delivers a subscription's results until it ends, the client completes it, or the socket closes. */
-  private async stream(
-    id: string,
-    prefix: Buffer,
-    results: AsyncIterableIterator<ExecutionResult>,
-    operation: string,
-  ): Promise<void> {
+  /**
+   * Delivers a subscription's results until it ends, the client completes it
+   * or the socket closes; then Complete, unless the client completed it or it
+   * ended with an error.
+   */
+  private async stream(id: string, results: AsyncIterableIterator<ExecutionResult>, operation: string): Promise<void> {
     const { metrics } = this.server.services;
+    const prefix = nextFramePrefix(id);
     const delivered = metrics.deliveries.labels({ operation });
     metrics.subscriptions.inc({ operation });
     try {
@@ -215,6 +223,8 @@ class Connection implements SocketSession {
     } finally {
       metrics.subscriptions.dec({ operation });
     }
+    if (this.operations.has(id)) this.send(completeFrame(id));
+    this.operations.delete(id);
   }
 
   private async complete(id: string): Promise<void> {

@@ -112,6 +112,9 @@ export type ResultRow = {
   warnings: string[];
   /** Wall time of the whole scenario, setup included. */
   seconds?: number;
+  /** With --repeat: how many rounds the row's medians come from, and each metric's [min, max] over them. */
+  rounds?: number;
+  spread?: Record<string, [number, number]>;
 };
 
 /** Above this share of its core the generator is the bottleneck. */

@@ -18,11 +18,11 @@ import { BENCH_PASSWORD } from './lib/clients.js';
 import { pidsNamed } from './lib/proc.js';
 import {
   anyGoalMeasured,
-  connectionGoals,
-  scenarioGoals,
   connectionGrowthTable,
   goalTable,
+  issueGoals,
   markdownTable,
+  medianRows,
   ratios,
   ratioTable,
   scenarioTable,
@@ -149,6 +149,8 @@ const HELP = `usage: tsx bench/run.ts [options]
   --keep-db               keep the per-run MySQL databases and SQLite files
   --profile               run the servers with node --cpu-prof and print a summary per unit
   --out DIR               results folder (default bench/results)
+  --repeat N              run every unit N times, round after round; tables and targets show
+                          each figure's median, the targets its [min–max] (default 1)
 
 sizes (full / smoke defaults):
 ${Object.entries(SIZE_FLAGS)
@@ -169,7 +171,21 @@ type Options = {
   keepDb: boolean;
   profile: boolean;
   out: string;
+  repeat: number;
 };
+
+function repeatOf(value: string | undefined): number {
+  const repeat = Number(value ?? 1);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat takes a whole number of rounds, 1 or more');
+  return repeat;
+}
+
+/**
+ * The machine counts as busy when its load average is above this share of its
+ * cores: other processes then take turns on the pinned cores, and the figures
+ * measure them too. The report says so at its top.
+ */
+const BUSY_LOAD_PER_CORE = 0.75;
 
 function parseOptions(argv: string[]): Options {
   const values = new Map<string, string[]>();
@@ -234,6 +250,7 @@ function parseOptions(argv: string[]): Options {
     '--server-cpu',
     '--generator-cpu',
     '--out',
+    '--repeat',
   ]);
   for (const flag of values.keys()) if (!known.has(flag)) throw new Error(`unknown flag ${flag}\n\n${HELP}`);
   const scenarios = (list('--scenario') ?? list('--scenarios') ?? SCENARIOS) as ScenarioName[];
@@ -258,6 +275,7 @@ function parseOptions(argv: string[]): Options {
     keepDb: values.has('--keep-db'),
     profile: values.has('--profile'),
     out: one('--out') ?? join(ROOT, 'bench', 'results'),
+    repeat: repeatOf(one('--repeat')),
   };
 }
 
@@ -448,7 +466,8 @@ async function main(argv: string[]): Promise<number> {
     const runUnit = async (unit: Unit, index: number) => {
       const label = `${unit.target}: ${unit.scenarios.join(', ')}${unit.sockets ? ` (${unit.sockets} sockets)` : ''}`;
       const log = (line: string) => console.error(options.smoke ? `${unit.target.padEnd(8)}${line.trimStart()}` : line);
-      log(`[${index + 1}/${units.length}] ${label}`);
+      const round = options.repeat > 1 ? ` round ${Math.floor(index / units.length) + 1}/${options.repeat}` : '';
+      log(`[${(index % units.length) + 1}/${units.length}${round}] ${label} (load ${loadavg()[0]!.toFixed(2)})`);
       const cleanups: (() => Promise<void> | void)[] = [];
       let server: RunningProcess | null = null;
       try {
@@ -556,17 +575,26 @@ async function main(argv: string[]): Promise<number> {
     };
     // A smoke run checks that everything works, not how fast: its units run side by side.
     if (options.smoke) await Promise.all(units.map(runUnit));
-    else for (const [index, unit] of units.entries()) await runUnit(unit, index);
+    else {
+      // Round after round: the targets of one round are measured close in time.
+      for (let round = 0; round < options.repeat; round++) {
+        for (const [index, unit] of units.entries()) await runUnit(unit, round * units.length + index);
+      }
+    }
   } finally {
     await stopAll();
   }
 
   // Grouped by target in the order given (a full run measures connections count by count, target by target).
-  rows.sort(
+  const measured = options.repeat > 1 ? medianRows(rows) : rows;
+  measured.sort(
     (a, b) => options.targets.indexOf(a.target as TargetName) - options.targets.indexOf(b.target as TargetName),
   );
-  const ratioList = ratios(rows);
-  const goals = [...scenarioGoals(rows), ...connectionGoals(rows)].sort((a, b) => a.goal - b.goal);
+  const ratioList = ratios(measured);
+  const goals = issueGoals(measured).sort((a, b) => a.goal - b.goal);
+  const busyAt = [meta.machine.loadAverageAtStart[0]!, loadavg()[0]!].filter(
+    (load) => load > BUSY_LOAD_PER_CORE * cpus().length,
+  );
   const failures = [
     ...unitFailures,
     ...rows.flatMap((row) =>
@@ -583,6 +611,8 @@ async function main(argv: string[]): Promise<number> {
       loadAverageAtEnd: loadavg(),
     },
     results: rows,
+    ...(options.repeat > 1 ? { medians: measured } : {}),
+    busy: busyAt.length > 0,
     ratios: ratioList,
     goals,
     serverWarnings,
@@ -593,6 +623,14 @@ async function main(argv: string[]): Promise<number> {
   writeFileSync(resultPath, JSON.stringify(result, null, 2));
 
   const sections: string[] = [];
+  if (busyAt.length > 0) {
+    sections.push(
+      `**Busy machine**: load average ${meta.machine.loadAverageAtStart[0]} at the start and ${loadavg()[0]!.toFixed(2)} at the end on ${cpus().length} cores (more than ${BUSY_LOAD_PER_CORE} per core): other processes shared the pinned cores, so these figures measure them too. Compare ratios of one run only, and rerun on a quiet machine before drawing conclusions.`,
+    );
+  }
+  if (options.repeat > 1) {
+    sections.push(`Medians of ${options.repeat} rounds; the targets give each figure's [min–max] over the rounds.`);
+  }
   sections.push(
     markdownTable(
       ['date', 'commit', 'machine', 'node', 'database', 'mode', 'load avg at start'],
@@ -610,7 +648,7 @@ async function main(argv: string[]): Promise<number> {
     ),
   );
   for (const scenario of options.scenarios) {
-    const scenarioRows = rows.filter((row) => row.scenario === scenario);
+    const scenarioRows = measured.filter((row) => row.scenario === scenario);
     if (scenarioRows.length) sections.push(`### ${scenario}\n\n${scenarioTable(scenario, scenarioRows)}`);
     if (scenario === 'connections' && scenarioRows.length) {
       sections.push(`### connections: growth with the socket count\n\n${connectionGrowthTable(scenarioRows)}`);
@@ -618,11 +656,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (ratioList.length) sections.push(`### ours / reference\n\n${ratioTable(ratioList)}`);
   // A smoke run's sizes say nothing about the targets.
-  if (options.smoke) sections.push('issue #6 targets: not checked in a smoke run.');
+  if (options.smoke) sections.push('issue #11 targets: not checked in a smoke run.');
   else if (anyGoalMeasured(goals)) {
-    sections.push(`### issue #6 targets\n\n${goalTable(goals)}`);
+    sections.push(`### issue #11 targets\n\n${goalTable(goals)}`);
   } else if (goals.length) {
-    sections.push('issue #6 targets not measured: they need the full sizes and every target (`npm run bench`).');
+    sections.push('issue #11 targets not measured: they need every target (`npm run bench`).');
   }
   const report = sections.join('\n\n');
   writeFileSync(join(options.out, `${stamp}.md`), `${report}\n`);

@@ -28,7 +28,7 @@ import { useErrorCodes } from './errorCodes.js';
 import { operationLimitPlugins } from './operationLimits.js';
 import { useServerTiming } from './serverTiming.js';
 import { createStaticClientHandler } from './staticClient.js';
-import { attachWebSocketServer, type OriginPolicy } from './websocket.js';
+import { attachWebSocketServer, type OriginPolicy } from './websocket/index.js';
 
 export const GRAPHQL_PATH = '/graphql';
 export { MAX_BODY_BYTES } from './bodyLimit.js';

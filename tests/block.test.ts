@@ -75,8 +75,9 @@ describe.each(SET_UPS)('blocking on $name', (setUp) => {
     await presence.waitUntil((e) => e.presence.user.id === blocker.id && e.presence.online);
     expect((await data(b, USER, { id: blocker.id }, blocked.token)).user.online).toBe(true);
 
-    await data(a, BLOCK, { u: blocked.id }, blocker.token);
+    // Counted before blocking: the offline event may arrive before the mutation's own answer.
     const offline = presence.events.length;
+    await data(a, BLOCK, { u: blocked.id }, blocker.token);
     await presence.waitFor(offline + 1);
     expect(presence.events[offline].presence).toEqual({ online: false, user: { id: blocker.id } });
     expect((await data(b, USER, { id: blocker.id }, blocked.token)).user.online).toBe(false);

@@ -204,20 +204,7 @@ export function ratioTable(list: Ratio[]): string {
   );
 }
 
-// ---------------------------------------------------------------- connections: growth and issue #6 goals
-
-/** Issue #6's goals for the connections scenario (targets 4, 5 and 7 of the issue). */
-export const CONNECTION_GOALS = {
-  /** Target 4: at most this much server RSS per idle authenticated socket with one subscription… */
-  rssPerSocketKB: 16,
-  /** …at this many sockets. */
-  rssAtSockets: 10_000,
-  /** Target 5: one message to this many subscribers… */
-  p99AtSockets: 5_000,
-  /** …with a p99 at most this many times the bare ceiling's. */
-  p99PerCeiling: 2,
-  // Target 7: p99 and RSS from the fewest to the most sockets grow linearly or better.
-};
+// ---------------------------------------------------------------- connections: growth; issue #11's targets
 
 /** The socket count a connections row was asked for (its variant; `sockets` in the metrics is how many opened). */
 const requested = (row: ResultRow) => Number(row.params.sockets);
@@ -298,83 +285,39 @@ export type GoalCheck = {
   met: boolean | null;
 };
 
-/** Issue #6's targets 4, 5 and 7, checked for every target that ran the connections scenario. */
-export function connectionGoals(rows: ResultRow[]): GoalCheck[] {
-  const { rssPerSocketKB, rssAtSockets, p99AtSockets, p99PerCeiling } = CONNECTION_GOALS;
-  const checks: GoalCheck[] = [];
-  const failed = (...list: (ResultRow | undefined)[]) => list.some((row) => row && row.failures.length > 0);
-  const verdict = (ok: boolean, ...list: (ResultRow | undefined)[]) => (failed(...list) ? null : ok);
-  const suffix = (...list: (ResultRow | undefined)[]) => (failed(...list) ? ' (run failed)' : '');
-  for (const [target, own] of connectionsByTarget(rows)) {
-    const atRss = own.find((row) => requested(row) === rssAtSockets);
-    const perSocket = atRss?.metrics.rssPerSocketKB;
-    checks.push({
-      target,
-      goal: 4,
-      description: `RSS per socket at ${rssAtSockets} sockets ≤ ${rssPerSocketKB} KB`,
-      ...(typeof perSocket === 'number'
-        ? {
-            measured: `${format(perSocket)} KB${suffix(atRss)}`,
-            met: verdict(perSocket <= rssPerSocketKB, atRss),
-          }
-        : { measured: `not measured (no ${rssAtSockets}-socket run)`, met: null }),
-    });
-    if (target !== 'ceiling') {
-      const atP99 = own.find((row) => requested(row) === p99AtSockets);
-      const ceiling = ceilingRow(rows, p99AtSockets);
-      const ours = atP99?.metrics.toAllP99;
-      const theirs = ceiling?.metrics.toAllP99;
-      checks.push({
-        target,
-        goal: 5,
-        description: `to-all p99 at ${p99AtSockets} sockets ≤ ${p99PerCeiling} × the ceiling's`,
-        ...(typeof ours === 'number' && typeof theirs === 'number' && theirs > 0
-          ? {
-              measured: `${factor(ours, theirs)} (${format(ours)} / ${format(theirs)} ms)${suffix(atP99, ceiling)}`,
-              met: verdict(ours <= p99PerCeiling * theirs, atP99, ceiling),
-            }
-          : {
-              measured: `not measured (no ${p99AtSockets}-socket run of ${atP99 ? 'the ceiling' : target})`,
-              met: null,
-            }),
-      });
-    }
-    const first = own[0]!;
-    const last = own.at(-1)!;
-    const sockets = requested(last) / requested(first);
-    const p99 = [last.metrics.toAllP99, first.metrics.toAllP99];
-    const rss = [rssGrowth(last), rssGrowth(first)];
-    const range = `${requested(first)} → ${requested(last)} sockets`;
-    const p99Factor = factor(p99[0], p99[1]);
-    const rssFactor = factor(rss[0], rss[1]);
-    checks.push({
-      target,
-      goal: 7,
-      description: 'p99 and RSS grow linearly with the sockets or better',
-      ...(own.length < 2
-        ? { measured: `not measured (one socket count: ${requested(first)})`, met: null }
-        : p99Factor === null || rssFactor === null
-          ? { measured: `${range}: figures missing${suffix(first, last)}`, met: null }
-          : {
-              measured: `${range} (×${Number(sockets.toPrecision(3))}): p99 ${p99Factor}, RSS ${rssFactor}${suffix(first, last)}`,
-              met: verdict(p99[0]! / p99[1]! <= sockets && rss[0]! / rss[1]! <= sockets, first, last),
-            }),
-    });
-  }
-  return checks;
+/** Issue #11's targets, each a ratio to a reference measured in the same run. */
+export const ISSUE_TARGETS = {
+  /** 1: fanout p99 at this rate… */
+  fanoutRate: '10/s',
+  /** …at most this many times the ceiling's. */
+  fanoutP99PerCeiling: 2,
+  /** 2: deliveries/s at the highest fanout rate run at least this share of the ceiling's… */
+  saturationPerCeiling: 0.75,
+  /** …and this many times the naive server's. */
+  saturationPerNaive: 3,
+  /** 3: stored/s at least the naive server's, over each transport. */
+  storedPerNaive: 1,
+  /** 4: RSS per socket at this many sockets… */
+  rssAtSockets: 10_000,
+  /** …at most this many times the ceiling's. */
+  rssPerSocketPerCeiling: 1.5,
+  /** 5: a deep history page's server time p50 below this, on MySQL. */
+  historyServerP50Ms: 3,
+};
+
+/** " [min–max]" of a metric over the rounds of a repeated run, or nothing for one round. */
+function spreadOf(row: ResultRow | undefined, metric: string): string {
+  const range = row?.spread?.[metric];
+  return range ? ` [${format(range[0])}–${format(range[1])}]` : '';
 }
 
-/** Fanout at this rate is the issue's target 1; the highest rate run stands for saturation (target 2). */
-const FANOUT_GOAL_RATE = '10/s';
-/** Target 6: the server's own time for a deep history page, on MySQL. */
-const HISTORY_SERVER_P50_MS = 5;
-
 /**
- * Issue #6's targets 1, 2, 3 and 6 for our targets (sqlite, mysql), from the
- * fanout, throughput and history rows, against the naive and ceiling rows of
- * the same run.
+ * Issue #11's targets 1-6 for our targets (sqlite, mysql), each as the ratio
+ * to the naive server or the ceiling of the same run; with --repeat, from the
+ * medians of the rounds, their spread in brackets.
  */
-export function scenarioGoals(rows: ResultRow[]): GoalCheck[] {
+export function issueGoals(rows: ResultRow[]): GoalCheck[] {
+  const T = ISSUE_TARGETS;
   const find = (target: string, scenario: string, variant?: string) =>
     rows.find((row) => row.target === target && row.scenario === scenario && (!variant || row.variant === variant));
   const number = (row: ResultRow | undefined, name: string) =>
@@ -382,70 +325,146 @@ export function scenarioGoals(rows: ResultRow[]): GoalCheck[] {
   const ok = (met: boolean, ...list: (ResultRow | undefined)[]) =>
     list.some((row) => row && row.failures.length > 0) ? null : met;
   const missing = (what: string) => ({ measured: `not measured (${what})`, met: null });
+  const ratio = (a: number, b: number) => Number((a / b).toPrecision(3));
+  const figure = (row: ResultRow | undefined, metric: string, unit = '') =>
+    `${format(number(row, metric))}${unit}${spreadOf(row, metric)}`;
   const fanoutRates = [...new Set(rows.filter((row) => row.scenario === 'fanout').map((row) => row.variant ?? ''))];
   const saturationRate = fanoutRates.sort((a, b) => parseFloat(b) - parseFloat(a))[0];
   const checks: GoalCheck[] = [];
   for (const target of ['sqlite', 'mysql'].filter((name) => rows.some((row) => row.target === name))) {
-    const fanout = find(target, 'fanout', FANOUT_GOAL_RATE);
+    const fanout = find(target, 'fanout', T.fanoutRate);
+    const ceilingFanout = find('ceiling', 'fanout', T.fanoutRate);
     const ours = number(fanout, 'p99');
-    const naive = number(find('naive', 'fanout', FANOUT_GOAL_RATE), 'p99');
-    const ceiling = number(find('ceiling', 'fanout', FANOUT_GOAL_RATE), 'p99');
+    const ceiling = number(ceilingFanout, 'p99');
     checks.push({
       target,
       goal: 1,
-      description: `fanout p99 at ${FANOUT_GOAL_RATE} ≤ naive / 3 and ≤ 2 × ceiling`,
-      ...(ours !== null && naive !== null && ceiling !== null
+      description: `fanout p99 at ${T.fanoutRate} ≤ ${T.fanoutP99PerCeiling} × the ceiling's`,
+      ...(ours !== null && ceiling !== null && ceiling > 0
         ? {
-            measured: `${format(ours)} ms (naive ${format(naive)}, ceiling ${format(ceiling)})`,
-            met: ok(ours <= naive / 3 && ours <= 2 * ceiling, fanout),
+            measured: `×${ratio(ours, ceiling)} (${figure(fanout, 'p99', ' ms')} / ${figure(ceilingFanout, 'p99', ' ms')})`,
+            met: ok(ours <= T.fanoutP99PerCeiling * ceiling, fanout),
           }
-        : missing(`no ${FANOUT_GOAL_RATE} fanout of ${target}, naive and ceiling`)),
+        : missing(`no ${T.fanoutRate} fanout of ${target} and the ceiling`)),
     });
     const saturated = saturationRate ? find(target, 'fanout', saturationRate) : undefined;
+    const naiveSaturated = saturationRate ? find('naive', 'fanout', saturationRate) : undefined;
+    const ceilingSaturated = saturationRate ? find('ceiling', 'fanout', saturationRate) : undefined;
     const delivered = number(saturated, 'deliveriesPerSec');
-    const naiveDelivered = number(
-      saturationRate ? find('naive', 'fanout', saturationRate) : undefined,
-      'deliveriesPerSec',
-    );
+    const naiveDelivered = number(naiveSaturated, 'deliveriesPerSec');
+    const ceilingDelivered = number(ceilingSaturated, 'deliveriesPerSec');
     checks.push({
       target,
       goal: 2,
-      description: `fanout deliveries/s at the highest rate run (${saturationRate ?? '–'}) ≥ 3 × naive`,
-      ...(delivered !== null && naiveDelivered !== null
+      description: `deliveries/s at the highest fanout rate run (${saturationRate ?? '–'}) ≥ ${T.saturationPerCeiling} × the ceiling's and ≥ ${T.saturationPerNaive} × the naive server's`,
+      ...(delivered !== null && naiveDelivered && ceilingDelivered
         ? {
-            measured: `${factor(delivered, naiveDelivered)} (${format(delivered)} / ${format(naiveDelivered)})`,
-            met: ok(delivered >= 3 * naiveDelivered, saturated),
+            measured:
+              `×${ratio(delivered, ceilingDelivered)} of the ceiling, ×${ratio(delivered, naiveDelivered)} of naive ` +
+              `(${figure(saturated, 'deliveriesPerSec')} / ${figure(ceilingSaturated, 'deliveriesPerSec')} / ${figure(naiveSaturated, 'deliveriesPerSec')})`,
+            met: ok(
+              delivered >= T.saturationPerCeiling * ceilingDelivered &&
+                delivered >= T.saturationPerNaive * naiveDelivered,
+              saturated,
+            ),
           }
-        : missing('no fanout of both')),
+        : missing('no fanout of this target, naive and the ceiling')),
     });
     for (const transport of ['http', 'ws']) {
       const throughput = find(target, 'throughput', transport);
+      const naiveThroughput = find('naive', 'throughput', transport);
       const stored = number(throughput, 'storedPerSec');
-      const naiveStored = number(find('naive', 'throughput', transport), 'storedPerSec');
+      const naiveStored = number(naiveThroughput, 'storedPerSec');
       checks.push({
         target,
         goal: 3,
-        description: `throughput over ${transport}: stored/s ≥ naive's`,
-        ...(stored !== null && naiveStored !== null
+        description: `durable sends over ${transport}: stored/s ≥ the naive server's`,
+        ...(stored !== null && naiveStored
           ? {
-              measured: `${factor(stored, naiveStored)} (${format(stored)} / ${format(naiveStored)})`,
-              met: ok(stored >= naiveStored, throughput),
+              measured: `×${ratio(stored, naiveStored)} (${figure(throughput, 'storedPerSec')} / ${figure(naiveThroughput, 'storedPerSec')})`,
+              met: ok(stored >= T.storedPerNaive * naiveStored, throughput),
             }
           : missing(`no ${transport} throughput of both`)),
       });
     }
+    const connections = rows.find(
+      (row) => row.target === target && row.scenario === 'connections' && requested(row) === T.rssAtSockets,
+    );
+    const ceilingConnections = ceilingRow(rows, T.rssAtSockets);
+    const perSocket = number(connections, 'rssPerSocketKB');
+    const ceilingPerSocket = number(ceilingConnections, 'rssPerSocketKB');
+    checks.push({
+      target,
+      goal: 4,
+      description: `RSS per socket at ${T.rssAtSockets} sockets ≤ ${T.rssPerSocketPerCeiling} × the ceiling's`,
+      ...(perSocket !== null && ceilingPerSocket
+        ? {
+            measured: `×${ratio(perSocket, ceilingPerSocket)} (${figure(connections, 'rssPerSocketKB', ' KB')} / ${figure(ceilingConnections, 'rssPerSocketKB', ' KB')})`,
+            met: ok(perSocket <= T.rssPerSocketPerCeiling * ceilingPerSocket, connections),
+          }
+        : missing(`no ${T.rssAtSockets}-socket run of ${target} and the ceiling`)),
+    });
     const history = find(target, 'history');
     const serverP50 = number(history, 'serverP50');
     checks.push({
       target,
-      goal: 6,
-      description: `deep history page: server time p50 < ${HISTORY_SERVER_P50_MS} ms${target === 'mysql' ? '' : ' (the issue asks it of MySQL)'}`,
+      goal: 5,
+      description: `deep history page: server time p50 < ${T.historyServerP50Ms} ms${target === 'mysql' ? '' : ' (the issue asks it of MySQL)'}`,
       ...(serverP50 !== null
-        ? { measured: `${format(serverP50)} ms`, met: ok(serverP50 < HISTORY_SERVER_P50_MS, history) }
+        ? { measured: figure(history, 'serverP50', ' ms'), met: ok(serverP50 < T.historyServerP50Ms, history) }
         : missing('no history run with Server-Timing')),
+    });
+    const own = rows.filter((row) => row.target === target);
+    const lost = own.reduce((sum, row) => sum + (number(row, 'loss') ?? 0), 0);
+    const duplicated = own.reduce((sum, row) => sum + (number(row, 'duplicates') ?? 0), 0);
+    const failed = own.filter((row) => row.failures.length > 0).length;
+    checks.push({
+      target,
+      goal: 6,
+      description: 'nothing lost or duplicated in any scenario, no failure',
+      measured: `${lost} lost, ${duplicated} duplicated, ${failed} of ${own.length} rows failed`,
+      met: own.length > 0 ? lost === 0 && duplicated === 0 && failed === 0 : null,
     });
   }
   return checks;
+}
+
+/**
+ * One row per target, scenario and variant (and socket count) from the rounds
+ * of a repeated run: each metric's median, with its [min, max] in `spread`;
+ * the failures and warnings of every round.
+ */
+export function medianRows(rows: ResultRow[]): ResultRow[] {
+  const groups = new Map<string, ResultRow[]>();
+  for (const row of rows) {
+    const key = [row.target, row.scenario, row.variant ?? '', String(row.params.sockets ?? '')].join('\u0000');
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()].map((group) => {
+    const metrics: Record<string, number | null> = {};
+    const spread: Record<string, [number, number]> = {};
+    for (const name of Object.keys(group[0]!.metrics)) {
+      const values = group
+        .map((row) => row.metrics[name])
+        .filter((value): value is number => typeof value === 'number' && Number.isFinite(value))
+        .sort((a, b) => a - b);
+      if (values.length === 0) {
+        metrics[name] = null;
+        continue;
+      }
+      const middle = Math.floor(values.length / 2);
+      metrics[name] = values.length % 2 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2;
+      if (values.length > 1) spread[name] = [values[0]!, values.at(-1)!];
+    }
+    return {
+      ...group[0]!,
+      metrics,
+      spread,
+      rounds: group.length,
+      failures: group.flatMap((row) => row.failures),
+      warnings: [...new Set(group.flatMap((row) => row.warnings))],
+    };
+  });
 }
 
 /** True when some check has figures (every check reads "not measured (…)" when the run lacked its socket counts). */
@@ -454,7 +473,7 @@ export const anyGoalMeasured = (checks: GoalCheck[]) =>
 
 export function goalTable(checks: GoalCheck[]): string {
   return markdownTable(
-    ['target', 'issue #6 target', 'measured', 'met'],
+    ['target', 'issue #11 target', 'measured', 'met'],
     checks.map((check) => [
       check.target,
       `${check.goal}: ${check.description}`,

@@ -5,6 +5,7 @@ import { DataSource, type Logger as TypeOrmLogger } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { MAX_PREPARED_STATEMENTS } from './prepared.js';
 import { entities } from './entities/index.js';
 
 export type DatabaseOptions = {
@@ -80,9 +81,10 @@ export function createDataSource(config: Config, logger: Logger, options: Databa
       bigNumberStrings: false,
       connectTimeout: MYSQL_CONNECT_TIMEOUT_MS,
       poolSize: MYSQL_POOL_SIZE,
-      // TypeORM sends plain queries, never prepared statements; mysql2 would
-      // still set aside a cache for 16,000 of them on every pooled connection.
-      extra: { maxPreparedStatements: 16 },
+      // TypeORM sends plain queries; only the send path prepares statements
+      // (db/prepared.ts), a few per batch size: mysql2 would otherwise set
+      // aside a cache for 16,000 of them on every pooled connection.
+      extra: { maxPreparedStatements: MAX_PREPARED_STATEMENTS },
     });
   }
   return new DataSource({
@@ -91,6 +93,13 @@ export function createDataSource(config: Config, logger: Logger, options: Databa
     database: config.database.path,
     enableWAL: true,
     timeout: SQLITE_BUSY_TIMEOUT_MS,
+    // A commit is on disk before a send is acknowledged: better-sqlite3 builds
+    // SQLite to default to NORMAL in WAL mode, where a commit is not fsynced
+    // (lost with the machine, though not with the process). With group commit
+    // FULL costs one fsync per batch (bench/sqlite-commit-stall.ts, docs/benchmarks.md).
+    prepareDatabase: (database: { pragma(sql: string): unknown }) => {
+      database.pragma('synchronous = FULL');
+    },
   });
 }
 

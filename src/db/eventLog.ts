@@ -8,6 +8,7 @@
 // held too, so history order is commit order as well.
 import type { DataSource, EntityManager } from 'typeorm';
 import { EventSequence, Membership, MessageEvent, type MessageEventKind } from './entities/index.js';
+import { execute } from './prepared.js';
 import { readCommitted } from './transaction.js';
 
 const SEQUENCE_ROW_ID = 1;
@@ -32,6 +33,27 @@ export async function claimEventPosition(manager: EntityManager, count = 1): Pro
     [count, SEQUENCE_ROW_ID],
   );
   return Number(row!.position);
+}
+
+/**
+ * claimEventPosition as a prepared statement (db/prepared.ts), for the
+ * group-commit send path, which runs it once per batch.
+ */
+export async function claimPositions(manager: EntityManager, count: number): Promise<number> {
+  if (manager.connection.options.type === 'mysql') {
+    const { insertId } = await execute(
+      manager,
+      'UPDATE event_sequence SET position = LAST_INSERT_ID(position + ?) WHERE id = ?',
+      [count, SEQUENCE_ROW_ID],
+    );
+    return insertId;
+  }
+  const { rows } = await execute(
+    manager,
+    'UPDATE event_sequence SET position = position + ? WHERE id = ? RETURNING position',
+    [count, SEQUENCE_ROW_ID],
+  );
+  return Number(rows[0]!.position);
 }
 
 type NewMessageEvent = { position: number; conversationId: number; messageId: number; kind: MessageEventKind };

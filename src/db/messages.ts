@@ -1,9 +1,10 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
-import { type GenerationState, Membership, Message, type MessageEvent, Reaction, User } from './entities/index.js';
+import { type GenerationState, Message, MessageEvent, Reaction, User } from './entities/index.js';
 import { claimAttachments } from './attachments.js';
-import { claimEventPosition, insertMessageEvent, insertMessageEvents } from './eventLog.js';
+import { claimEventPosition, claimPositions, insertMessageEvent } from './eventLog.js';
 import { forgetMentions, recordMentions, replaceMentions } from './mentions.js';
+import { execute } from './prepared.js';
 import { isUniqueViolation, readCommitted, transaction } from './transaction.js';
 
 export type MessageChange = { message: Message; event: MessageEvent };
@@ -129,7 +130,7 @@ async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[
   if (fresh.length > 0) {
     await transaction(dataSource, async (manager) => {
       refused.clear(); // the transaction may be run again after a deadlock
-      const lastPosition = await claimEventPosition(manager, fresh.length);
+      const lastPosition = await claimPositions(manager, fresh.length);
       // Read after the lock: a leave that committed before it is seen, and none can commit until this does.
       const members = await currentMembers(
         manager,
@@ -143,30 +144,36 @@ async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[
       if (stored.length === 0) return; // the positions claimed stay unused: gaps are harmless
       const createdAt = new Date();
       const messages = stored.map((index) => {
-        const { attachmentIds: _claims, ...send } = sends[index]!;
-        return manager.create(Message, {
-          ...send,
+        const send = sends[index]!;
+        return Object.assign(new Message(), {
+          conversationId: send.conversationId,
+          senderId: send.senderId,
+          body: send.body,
+          clientMessageId: send.clientMessageId,
+          replyToId: send.replyToId ?? null,
           generation: send.generation ?? null,
           createdAt,
           editedAt: null,
           deletedAt: null,
         });
       });
-      // One statement; message ids are consecutive, in position order, as the lock is held.
-      await manager.insert(Message, messages);
+      await insertMessages(manager, messages);
       await recordMentions(manager, messages);
       for (const [offset, index] of stored.entries()) {
         await claimAttachments(manager, messages[offset]!, sends[index]!.attachmentIds ?? []);
       }
-      const events = await insertMessageEvents(
-        manager,
-        messages.map((message, offset) => ({
-          position: lastPosition - fresh.length + 1 + offset,
+      const firstPosition = lastPosition - fresh.length + 1;
+      const loggedAt = new Date();
+      const events = messages.map((message, offset) =>
+        Object.assign(new MessageEvent(), {
+          position: firstPosition + offset,
           conversationId: message.conversationId,
           messageId: message.id,
           kind: 'CREATED' as const,
-        })),
+          createdAt: loggedAt,
+        }),
       );
+      await insertCreatedEvents(manager, events);
       await recordActivity(manager, events);
       stored.forEach((index, offset) => (results[index] = { message: messages[offset]!, event: events[offset]! }));
     });
@@ -185,17 +192,46 @@ async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[
 
 /** Which of the sends' senders are members of their conversations now, as "conversationId:userId". */
 async function currentMembers(manager: EntityManager, sends: readonly NewMessage[]): Promise<Set<string>> {
-  const pairs = new Map(
-    sends.map((send) => [
-      `${send.conversationId}:${send.senderId}`,
-      { conversationId: send.conversationId, userId: send.senderId },
+  const pairs = [...new Map(sends.map((send) => [`${send.conversationId}:${send.senderId}`, send])).values()];
+  const { rows } = await execute(
+    manager,
+    `SELECT conversationId, userId FROM memberships WHERE ${pairs.map(() => '(conversationId = ? AND userId = ?)').join(' OR ')}`,
+    pairs.flatMap((send) => [send.conversationId, send.senderId]),
+  );
+  return new Set(rows.map((row) => `${Number(row.conversationId)}:${Number(row.userId)}`));
+}
+
+/**
+ * The batch's messages in one statement, their ids set: consecutive, in
+ * order, as the event-log lock is held (MySQL reports the first, SQLite the last).
+ */
+async function insertMessages(manager: EntityManager, messages: Message[]): Promise<void> {
+  const { insertId } = await execute(
+    manager,
+    'INSERT INTO messages (conversationId, senderId, body, clientMessageId, replyToId, generation, createdAt, editedAt, deletedAt) VALUES ' +
+      messages.map(() => '(?, ?, ?, ?, ?, ?, ?, NULL, NULL)').join(', '),
+    messages.flatMap((message) => [
+      message.conversationId,
+      message.senderId,
+      message.body,
+      message.clientMessageId,
+      message.replyToId,
+      message.generation,
+      message.createdAt,
     ]),
   );
-  const rows = await manager.find(Membership, {
-    select: { conversationId: true, userId: true },
-    where: [...pairs.values()],
-  });
-  return new Set(rows.map((row) => `${row.conversationId}:${row.userId}`));
+  const firstId = manager.connection.options.type === 'mysql' ? insertId : insertId - messages.length + 1;
+  messages.forEach((message, offset) => (message.id = firstId + offset));
+}
+
+/** The batch's CREATED events at the positions claimed, in one statement. */
+async function insertCreatedEvents(manager: EntityManager, events: MessageEvent[]): Promise<void> {
+  await execute(
+    manager,
+    'INSERT INTO message_events (position, conversationId, messageId, kind, createdAt) VALUES ' +
+      events.map(() => '(?, ?, ?, ?, ?)').join(', '),
+    events.flatMap((event) => [event.position, event.conversationId, event.messageId, event.kind, event.createdAt]),
+  );
 }
 
 /** Messages already stored under the sends' idempotency keys, by key. */
@@ -222,7 +258,8 @@ async function findEarlierMessages(
 async function recordActivity(manager: EntityManager, events: MessageEvent[]): Promise<void> {
   const latest = new Map(events.map((event) => [event.conversationId, event]));
   const cases = [...latest.keys()].map(() => 'WHEN ? THEN ?').join(' ');
-  await manager.query(
+  await execute(
+    manager,
     `UPDATE conversations SET activityPosition = CASE id ${cases} END, lastMessageId = CASE id ${cases} END ` +
       `WHERE id IN (${[...latest.keys()].map(() => '?').join(', ')})`,
     [

@@ -1,0 +1,31 @@
+// Writing one subscription's results to its socket. Runs once per event per
+// subscriber, so it allocates only the frame (frames.ts shares the payload
+// between subscribers) and never waits for the write: a turn of the event
+// loop per frame was most of a delivery's cost under graphql-ws. A reader
+// that falls behind shows in bufferedAmount instead, and is closed (1013; it
+// resumes from its cursor).
+import type { ExecutionResult } from 'graphql';
+import type { WebSocket } from 'ws';
+import { tagErrorCodes } from '../errorCodes.js';
+import { nextFrame } from './frames.js';
+import { CLOSE_SLOW_CONSUMER, MAX_BUFFERED_BYTES, closeSocket } from './limits.js';
+
+/** ws's send options for a text frame whose data is already a Buffer (one object for every send). */
+const TEXT_FRAME = { binary: false };
+
+/**
+ * Sends `result` as a `next` frame of the subscription whose frames start
+ * with `prefix`; false when the socket is closing or was just closed as a
+ * slow consumer: the subscription should stop (nothing more can be sent).
+ */
+export function deliver(socket: WebSocket, prefix: Buffer, result: ExecutionResult): boolean {
+  if (socket.readyState !== socket.OPEN) return false;
+  // E.g. a variable of the wrong type in a mutation sent over the socket.
+  tagErrorCodes(result.errors);
+  if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+    closeSocket(socket, CLOSE_SLOW_CONSUMER, 'Slow consumer');
+    return false;
+  }
+  socket.send(nextFrame(prefix, result), TEXT_FRAME);
+  return true;
+}

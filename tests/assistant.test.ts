@@ -699,7 +699,9 @@ describe('the assistant across instances and restarts', () => {
   it('on SQLite, a restart (SIGTERM, or SIGKILL) leaves nothing THINKING or GENERATING', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'chat-assistant-'));
     const env = { ...aiEnv(model), SQLITE_PATH: join(directory, 'chat.sqlite') };
-    let instance = await startInstance(env);
+    // A loaded machine (other test files start processes too) can take long to start one.
+    const startupTimeoutMs = 60_000;
+    let instance = await startInstance(env, { startupTimeoutMs });
     try {
       const alice = await signUp(instance.graphqlUrl);
       const assistant = await assistantOf(instance.graphqlUrl, alice);
@@ -713,7 +715,7 @@ describe('the assistant across instances and restarts', () => {
         );
         instance.kill(signal);
         await instance.exited;
-        instance = await startInstance(env, { port: Number(new URL(instance.url).port) });
+        instance = await startInstance(env, { port: Number(new URL(instance.url).port), startupTimeoutMs });
       };
       await ask('SIGTERM', 1);
       await ask('SIGKILL', 2);
@@ -729,5 +731,5 @@ describe('the assistant across instances and restarts', () => {
       await instance.exited;
       rmSync(directory, { recursive: true, force: true });
     }
-  }, 90_000);
+  }, 180_000);
 });

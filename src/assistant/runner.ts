@@ -24,14 +24,14 @@
 // gone, or cut off from the database for longer than REQUEST_LEASE_MS) is
 // taken over by the lease holder: its reply is marked FAILED with the text so
 // far; one not yet posted is queued again.
-import { randomUUID } from 'node:crypto';
 import { setTimeout as wait } from 'node:timers/promises';
-import { type DataSource, type EntityManager, In, LessThan } from 'typeorm';
+import { type DataSource, In, LessThan } from 'typeorm';
 import type { AssistantConfig } from '../config.js';
 import { Conversation, Membership, Message, type MessageEvent, User } from '../db/entities/index.js';
 import { readEventsAfter } from '../db/eventLog.js';
 import { readMentions } from '../db/mentions.js';
 import { completeStoppedText, GENERATION_IN_PROGRESS, storeMessage, updateGeneration } from '../db/messages.js';
+import { LeasedRounds, writeAlone } from '../db/leasedRounds.js';
 import { transaction } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { Realtime } from '../realtime/index.js';
@@ -80,14 +80,12 @@ type Run = {
 };
 
 export class AssistantRunner {
-  private readonly owner = randomUUID();
+  private readonly rounds: LeasedRounds;
   private readonly model: Model;
   private readonly systemPrompt: string;
   private timer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void)[] = [];
-  private running: Promise<void> | null = null;
-  private runAgain = false;
   private stopped = false;
   private readonly runs = new Map<number, Run>();
   private readonly finishing = new Set<Promise<void>>();
@@ -99,20 +97,27 @@ export class AssistantRunner {
     private readonly realtime: Realtime,
     private readonly logger: Logger,
   ) {
+    this.rounds = new LeasedRounds(
+      this.dataSource,
+      AssistantState,
+      LEASE_MS,
+      () => this.round(),
+      (error) => this.logger.warn({ err: error.message }, 'assistant round failed'),
+    );
     this.model = new Model(config);
     this.systemPrompt = config.systemPrompt ?? defaultSystemPrompt(config.displayName, config.username);
   }
 
   async start(): Promise<void> {
     this.unsubscribe.push(
-      await this.realtime.bus.subscribe('messageEvents', () => this.tick()),
+      await this.realtime.bus.subscribe('messageEvents', () => this.rounds.tick()),
       await this.realtime.bus.subscribe('assistantStop', ({ messageId }) => this.abortReply(messageId, 'stopped')),
     );
-    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer = setInterval(() => this.rounds.tick(), TICK_MS);
     this.timer.unref();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), HEARTBEAT_MS);
     this.heartbeatTimer.unref();
-    this.tick();
+    this.rounds.tick();
   }
 
   /** Ends this instance's generations (FAILED, "interrupted"), and hands the lease on at once. */
@@ -120,63 +125,18 @@ export class AssistantRunner {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const unsubscribe of this.unsubscribe) unsubscribe();
-    await this.running;
+    await this.rounds.stop();
     for (const run of this.runs.values()) run.controller.abort('shutdown' satisfies AbortReason);
     await Promise.race([Promise.allSettled([...this.finishing]), wait(STOP_WAIT_MS, undefined, { ref: false })]);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    await this.write((manager) =>
-      manager
-        .createQueryBuilder()
-        .update(AssistantState)
-        .set({ leaseOwner: null, leaseUntil: 0 })
-        .where('id = :id AND leaseOwner = :owner', { id: STATE_ROW_ID, owner: this.owner })
-        .execute(),
-    ).catch(() => undefined);
-  }
-
-  /** See push/pusher.ts: on SQLite a lone write waits its turn rather than joining an open transaction. */
-  private write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.options.type === 'better-sqlite3'
-      ? transaction(this.dataSource, work)
-      : work(this.dataSource.manager);
-  }
-
-  /** One round at a time; a round asked for meanwhile runs after it. */
-  tick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.runAgain = true;
-      return;
-    }
-    this.running = this.round()
-      .catch((error: Error) => this.logger.warn({ err: error.message }, 'assistant round failed'))
-      .finally(() => {
-        this.running = null;
-        if (this.runAgain) {
-          this.runAgain = false;
-          this.tick();
-        }
-      });
+    await this.rounds.releaseLease();
   }
 
   private async round(): Promise<void> {
-    if (!(await this.holdLease())) return;
+    if (!(await this.rounds.holdLease())) return;
     await this.drainLog();
     await this.takeOverOrphans();
     await this.startDue();
-  }
-
-  private async holdLease(): Promise<boolean> {
-    const now = Date.now();
-    const result = await this.write((manager) =>
-      manager
-        .createQueryBuilder()
-        .update(AssistantState)
-        .set({ leaseOwner: this.owner, leaseUntil: now + LEASE_MS })
-        .where('id = :id AND (leaseOwner = :owner OR leaseUntil < :now)', { id: STATE_ROW_ID, owner: this.owner, now })
-        .execute(),
-    );
-    return (result.affected ?? 0) > 0;
   }
 
   /** Turns the CREATED events after the position into requests, moving the position past them. */
@@ -196,7 +156,7 @@ export class AssistantRunner {
           .where('id = :id AND position = :from AND leaseOwner = :owner', {
             id: STATE_ROW_ID,
             from: state.position,
-            owner: this.owner,
+            owner: this.rounds.owner,
           })
           .execute();
         if ((moved.affected ?? 0) === 0) return false;
@@ -278,7 +238,7 @@ export class AssistantRunner {
     });
     for (const orphan of orphans) {
       if (this.runs.has(orphan.promptMessageId)) continue;
-      const claimed = await this.write((manager) =>
+      const claimed = await writeAlone(this.dataSource, (manager) =>
         manager
           .createQueryBuilder()
           .update(AssistantRequest)
@@ -327,11 +287,11 @@ export class AssistantRunner {
       busy.add(request.conversationId);
       // The subquery keeps one RUNNING per conversation even if a former holder's round overlaps this one;
       // wrapped in a derived table (with LIMIT, so it is not merged) because MySQL cannot read the table it updates.
-      const claimed = await this.write((writer) =>
+      const claimed = await writeAlone(this.dataSource, (writer) =>
         writer
           .createQueryBuilder()
           .update(AssistantRequest)
-          .set({ status: 'RUNNING', owner: this.owner, leaseUntil: now + REQUEST_LEASE_MS })
+          .set({ status: 'RUNNING', owner: this.rounds.owner, leaseUntil: now + REQUEST_LEASE_MS })
           .where('promptMessageId = :id AND status = :pending', { id: request.promptMessageId, pending: 'PENDING' })
           .andWhere(
             'NOT EXISTS (SELECT 1 FROM (SELECT promptMessageId FROM assistant_requests WHERE conversationId = :conversationId AND status = :running LIMIT 1) AS busy)',
@@ -341,7 +301,7 @@ export class AssistantRunner {
       );
       if ((claimed.affected ?? 0) === 0) continue;
       request.status = 'RUNNING';
-      request.owner = this.owner;
+      request.owner = this.rounds.owner;
       this.launch(request);
       if (--free <= 0) return;
     }
@@ -357,15 +317,15 @@ export class AssistantRunner {
       .finally(async () => {
         this.runs.delete(request.promptMessageId);
         this.finishing.delete(finished);
-        await this.write((manager) =>
+        await writeAlone(this.dataSource, (manager) =>
           manager.update(
             AssistantRequest,
-            { promptMessageId: request.promptMessageId, owner: this.owner, status: 'RUNNING' },
+            { promptMessageId: request.promptMessageId, owner: this.rounds.owner, status: 'RUNNING' },
             { status: 'FINISHED' },
           ),
         ).catch((error: Error) => this.logger.warn({ err: error.message }, 'assistant request not marked finished'));
         await this.realtime.typing.set(request.conversationId, this.botUserId, false);
-        this.tick();
+        this.rounds.tick();
       });
     this.finishing.add(finished);
   }
@@ -374,19 +334,19 @@ export class AssistantRunner {
   private async heartbeat(): Promise<void> {
     if (this.runs.size === 0) return;
     try {
-      await this.write((manager) =>
+      await writeAlone(this.dataSource, (manager) =>
         manager
           .createQueryBuilder()
           .update(AssistantRequest)
           .set({ leaseUntil: Date.now() + REQUEST_LEASE_MS })
-          .where('owner = :owner AND status = :status', { owner: this.owner, status: 'RUNNING' })
+          .where('owner = :owner AND status = :status', { owner: this.rounds.owner, status: 'RUNNING' })
           .execute(),
       );
       const runs = [...this.runs.values()];
       const [held, replies] = await Promise.all([
         this.dataSource.manager.find(AssistantRequest, {
           select: { promptMessageId: true },
-          where: { owner: this.owner, status: 'RUNNING' },
+          where: { owner: this.rounds.owner, status: 'RUNNING' },
         }),
         this.dataSource.manager.find(Message, {
           select: { id: true, generation: true, deletedAt: true },
@@ -439,10 +399,10 @@ export class AssistantRunner {
       this.realtime.typing.set(request.conversationId, this.botUserId, true),
     ]);
     if (!reply.generation || !GENERATION_IN_PROGRESS.includes(reply.generation)) return;
-    const recorded = await this.write((writer) =>
+    const recorded = await writeAlone(this.dataSource, (writer) =>
       writer.update(
         AssistantRequest,
-        { promptMessageId: request.promptMessageId, owner: this.owner, status: 'RUNNING' },
+        { promptMessageId: request.promptMessageId, owner: this.rounds.owner, status: 'RUNNING' },
         { replyMessageId: reply.id },
       ),
     );

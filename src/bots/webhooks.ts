@@ -14,11 +14,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as wait } from 'node:timers/promises';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { type DataSource, type EntityManager, In, LessThanOrEqual, Not } from 'typeorm';
+import { type DataSource, In, LessThanOrEqual, Not } from 'typeorm';
 import type { WebhookConfig } from '../config.js';
 import { Block, Membership, Message, User } from '../db/entities/index.js';
 import { readEventsAfter } from '../db/eventLog.js';
 import { storeMessage } from '../db/messages.js';
+import { LeasedRounds, writeAlone } from '../db/leasedRounds.js';
 import { transaction } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { Realtime } from '../realtime/index.js';
@@ -57,13 +58,9 @@ export type WebhookBody = {
 };
 
 export class WebhookWorker {
-  private readonly owner = randomUUID();
+  private readonly rounds: LeasedRounds;
   private timer: NodeJS.Timeout | null = null;
-  private wakeTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
-  private running: Promise<void> | null = null;
-  private runAgain = false;
-  private stopped = false;
   private readonly sending = new Set<Promise<void>>();
   /** Requests in flight per bot. */
   private readonly inFlight = new Map<number, number>();
@@ -74,32 +71,31 @@ export class WebhookWorker {
     private readonly config: WebhookConfig,
     private readonly realtime: Realtime,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.rounds = new LeasedRounds(
+      this.dataSource,
+      WebhookState,
+      LEASE_MS,
+      () => this.round(),
+      (error) => this.logger.warn({ err: error.message }, 'webhook round failed'),
+    );
+  }
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.realtime.bus.subscribe('messageEvents', () => this.tick());
-    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.unsubscribe = await this.realtime.bus.subscribe('messageEvents', () => this.rounds.tick());
+    this.timer = setInterval(() => this.rounds.tick(), TICK_MS);
     this.timer.unref();
-    this.tick();
+    this.rounds.tick();
   }
 
   /** Stops working, waits a moment for requests in flight, and hands the lease on at once. */
   async stop(): Promise<void> {
-    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.unsubscribe?.();
-    await this.running;
+    await this.rounds.stop();
     // Answers not back by then are never recorded: those deliveries go out again once their claim lapses.
     await Promise.race([Promise.allSettled([...this.sending]), wait(STOP_WAIT_MS, undefined, { ref: false })]);
-    await this.write((manager) =>
-      manager
-        .createQueryBuilder()
-        .update(WebhookState)
-        .set({ leaseOwner: null, leaseUntil: 0 })
-        .where('id = :id AND leaseOwner = :owner', { id: STATE_ROW_ID, owner: this.owner })
-        .execute(),
-    ).catch(() => undefined);
+    await this.rounds.releaseLease();
   }
 
   /** A claimed delivery whose answer was never recorded (the instance died) is due again after this. */
@@ -107,40 +103,8 @@ export class WebhookWorker {
     return this.config.timeoutMs + 5_000;
   }
 
-  /** A single-statement write; on SQLite in its own transaction (see Pusher.write). */
-  private write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.options.type === 'better-sqlite3'
-      ? transaction(this.dataSource, work)
-      : work(this.dataSource.manager);
-  }
-
-  /** One round at a time; a round asked for meanwhile runs after it. */
-  tick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.runAgain = true;
-      return;
-    }
-    this.running = this.round()
-      .catch((error: Error) => this.logger.warn({ err: error.message }, 'webhook round failed'))
-      .finally(() => {
-        this.running = null;
-        if (this.runAgain) {
-          this.runAgain = false;
-          this.tick();
-        }
-      });
-  }
-
-  private wakeIn(ms: number): void {
-    if (this.stopped) return;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(() => this.tick(), ms + 1);
-    this.wakeTimer.unref();
-  }
-
   private async round(): Promise<void> {
-    if (!(await this.holdLease())) return;
+    if (!(await this.rounds.holdLease())) return;
     await this.drainLog();
     await this.sendDue();
     if (Date.now() - this.lastPurge > PURGE_INTERVAL_MS) await this.purge();
@@ -148,7 +112,7 @@ export class WebhookWorker {
 
   private async purge(): Promise<void> {
     this.lastPurge = Date.now();
-    await this.write((manager) =>
+    await writeAlone(this.dataSource, (manager) =>
       manager
         .createQueryBuilder()
         .delete()
@@ -159,20 +123,6 @@ export class WebhookWorker {
         })
         .execute(),
     );
-  }
-
-  /** Takes or renews the lease; false when another live instance holds it. */
-  private async holdLease(): Promise<boolean> {
-    const now = Date.now();
-    const result = await this.write((manager) =>
-      manager
-        .createQueryBuilder()
-        .update(WebhookState)
-        .set({ leaseOwner: this.owner, leaseUntil: now + LEASE_MS })
-        .where('id = :id AND (leaseOwner = :owner OR leaseUntil < :now)', { id: STATE_ROW_ID, owner: this.owner, now })
-        .execute(),
-    );
-    return (result.affected ?? 0) > 0;
   }
 
   /** Turns every CREATED event after the position into outbox rows, moving the position past it. */
@@ -193,7 +143,7 @@ export class WebhookWorker {
           .where('id = :id AND position = :from AND leaseOwner = :owner', {
             id: STATE_ROW_ID,
             from: state.position,
-            owner: this.owner,
+            owner: this.rounds.owner,
           })
           .execute();
         if ((moved.affected ?? 0) === 0) return false;
@@ -273,7 +223,7 @@ export class WebhookWorker {
         await this.finish(delivery, 'FAILED');
         continue;
       }
-      const claimed = await this.write((manager) =>
+      const claimed = await writeAlone(this.dataSource, (manager) =>
         manager
           .createQueryBuilder()
           .update(WebhookDelivery)
@@ -295,7 +245,7 @@ export class WebhookWorker {
           const left = (this.inFlight.get(delivery.botId) ?? 1) - 1;
           if (left > 0) this.inFlight.set(delivery.botId, left);
           else this.inFlight.delete(delivery.botId);
-          this.tick();
+          this.rounds.tick();
         });
       this.sending.add(sending);
     }
@@ -349,10 +299,10 @@ export class WebhookWorker {
         }
         const delay = this.config.retryBaseMs * RETRY_GROWTH ** (delivery.attempts - 1);
         this.logger.info({ ...context, reason: outcome.reason, delay }, 'webhook to be retried');
-        await this.write((manager) =>
+        await writeAlone(this.dataSource, (manager) =>
           manager.update(WebhookDelivery, { id: delivery.id }, { nextAttemptAt: Date.now() + delay }),
         );
-        this.wakeIn(delay);
+        this.rounds.wakeIn(delay);
         return;
       }
     }
@@ -396,6 +346,6 @@ export class WebhookWorker {
   }
 
   private async finish(delivery: WebhookDelivery, status: 'SENT' | 'FAILED'): Promise<void> {
-    await this.write((manager) => manager.update(WebhookDelivery, { id: delivery.id }, { status }));
+    await writeAlone(this.dataSource, (manager) => manager.update(WebhookDelivery, { id: delivery.id }, { status }));
   }
 }

@@ -13,12 +13,12 @@
 // crash leaves it to be sent later. Pub/sub only rings the bell, so a Redis
 // outage delays nothing beyond the poll. Sending never waits for this: it runs
 // on its own timer, with its own connections to the push services.
-import { randomUUID } from 'node:crypto';
 import { setTimeout as wait } from 'node:timers/promises';
-import { type DataSource, type EntityManager, In, LessThanOrEqual } from 'typeorm';
+import { type DataSource, In, LessThanOrEqual } from 'typeorm';
 import type { PushConfig } from '../config.js';
 import { Conversation, Message, type MessageEvent, User } from '../db/entities/index.js';
 import { readEventsAfter } from '../db/eventLog.js';
+import { LeasedRounds, writeAlone } from '../db/leasedRounds.js';
 import { transaction } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { Presence } from '../realtime/presence.js';
@@ -57,13 +57,9 @@ const PURGE_INTERVAL_MS = 3_600_000;
 const STATE_ROW_ID = 1;
 
 export class Pusher {
-  private readonly owner = randomUUID();
+  private readonly rounds: LeasedRounds;
   private timer: NodeJS.Timeout | null = null;
-  private wakeTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
-  private running: Promise<void> | null = null;
-  private runAgain = false;
-  private stopped = false;
   private readonly sending = new Set<Promise<void>>();
   private lastPurge = 0;
 
@@ -74,73 +70,36 @@ export class Pusher {
     private readonly presence: Presence,
     private readonly bus: Bus,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.rounds = new LeasedRounds(
+      this.dataSource,
+      PushState,
+      LEASE_MS,
+      () => this.round(),
+      (error) => this.logger.warn({ err: error.message }, 'push round failed'),
+    );
+  }
 
   async start(): Promise<void> {
     // A new message falls due PUSH_DELAY_MS later: look then, not only at the next poll.
-    this.unsubscribe = await this.bus.subscribe('messageEvents', () => this.wakeIn(this.config.delayMs));
-    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.unsubscribe = await this.bus.subscribe('messageEvents', () => this.rounds.wakeIn(this.config.delayMs));
+    this.timer = setInterval(() => this.rounds.tick(), TICK_MS);
     this.timer.unref();
-    this.tick();
+    this.rounds.tick();
   }
 
   /** Stops working, waits a moment for requests in flight, and hands the lease on at once. */
   async stop(): Promise<void> {
-    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.unsubscribe?.();
-    await this.running;
+    await this.rounds.stop();
     // Answers not back by then are never recorded: those pushes go out again after CLAIM_MS.
     await Promise.race([Promise.allSettled([...this.sending]), wait(STOP_WAIT_MS, undefined, { ref: false })]);
-    await this.write((manager) =>
-      manager
-        .createQueryBuilder()
-        .update(PushState)
-        .set({ leaseOwner: null, leaseUntil: 0 })
-        .where('id = :id AND leaseOwner = :owner', { id: STATE_ROW_ID, owner: this.owner })
-        .execute(),
-    ).catch(() => undefined);
-  }
-
-  /**
-   * Runs a single-statement write. On SQLite every query shares one
-   * connection, so a write issued while another transaction is open would
-   * join it (and roll back with it): it waits its turn, as transaction() does.
-   */
-  private write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.options.type === 'better-sqlite3'
-      ? transaction(this.dataSource, work)
-      : work(this.dataSource.manager);
-  }
-
-  /** One round at a time; a round asked for meanwhile runs after it. */
-  tick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.runAgain = true;
-      return;
-    }
-    this.running = this.round()
-      .catch((error: Error) => this.logger.warn({ err: error.message }, 'push round failed'))
-      .finally(() => {
-        this.running = null;
-        if (this.runAgain) {
-          this.runAgain = false;
-          this.tick();
-        }
-      });
-  }
-
-  private wakeIn(ms: number): void {
-    if (this.stopped) return;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(() => this.tick(), ms + 1);
-    this.wakeTimer.unref();
+    await this.rounds.releaseLease();
   }
 
   private async round(): Promise<void> {
-    if (!(await this.holdLease())) return;
+    if (!(await this.rounds.holdLease())) return;
     await this.drainLog();
     await this.sendDue();
     if (Date.now() - this.lastPurge > PURGE_INTERVAL_MS) await this.purge();
@@ -153,7 +112,7 @@ export class Pusher {
    */
   private async purge(): Promise<void> {
     this.lastPurge = Date.now();
-    await this.write((manager) =>
+    await writeAlone(this.dataSource, (manager) =>
       manager
         .createQueryBuilder()
         .delete()
@@ -164,20 +123,6 @@ export class Pusher {
         })
         .execute(),
     );
-  }
-
-  /** Takes or renews the lease; false when another live instance holds it. */
-  private async holdLease(): Promise<boolean> {
-    const now = Date.now();
-    const result = await this.write((manager) =>
-      manager
-        .createQueryBuilder()
-        .update(PushState)
-        .set({ leaseOwner: this.owner, leaseUntil: now + LEASE_MS })
-        .where('id = :id AND (leaseOwner = :owner OR leaseUntil < :now)', { id: STATE_ROW_ID, owner: this.owner, now })
-        .execute(),
-    );
-    return (result.affected ?? 0) > 0;
   }
 
   /** Turns every due CREATED event after the position into delivery rows, moving the position past it. */
@@ -194,7 +139,7 @@ export class Pusher {
           const dueAt = event.createdAt.getTime() + this.config.delayMs;
           // Positions follow commit order: nothing after a message not yet due is handled before it.
           if (dueAt > now) {
-            this.wakeIn(dueAt - now);
+            this.rounds.wakeIn(dueAt - now);
             break;
           }
           due.push(event);
@@ -213,7 +158,7 @@ export class Pusher {
           .where('id = :id AND position = :from AND leaseOwner = :owner', {
             id: STATE_ROW_ID,
             from: state.position,
-            owner: this.owner,
+            owner: this.rounds.owner,
           })
           .execute();
         if ((moved.affected ?? 0) === 0) return false;
@@ -279,7 +224,7 @@ export class Pusher {
         await this.finish(delivery, 'FAILED');
         continue;
       }
-      const claimed = await this.write((manager) =>
+      const claimed = await writeAlone(this.dataSource, (manager) =>
         manager
           .createQueryBuilder()
           .update(PushDelivery)
@@ -301,7 +246,7 @@ export class Pusher {
         .catch((error: Error) => this.logger.warn({ err: error.message }, 'push delivery failed'))
         .finally(() => {
           this.sending.delete(sending);
-          this.tick();
+          this.rounds.tick();
         });
       this.sending.add(sending);
     }
@@ -339,7 +284,9 @@ export class Pusher {
       case 'gone':
         // The browser unsubscribed or the service dropped it: forget it, its pending pushes with it.
         this.logger.info({ ...context, status: outcome.status }, 'push subscription gone; forgotten');
-        await this.write((manager) => manager.delete(PushSubscriptionRow, { endpointHash: subscription.endpointHash }));
+        await writeAlone(this.dataSource, (manager) =>
+          manager.delete(PushSubscriptionRow, { endpointHash: subscription.endpointHash }),
+        );
         return;
       case 'retry': {
         const backoff = RETRY_BASE_MS * 2 ** (delivery.attempts - 1);
@@ -349,14 +296,14 @@ export class Pusher {
           return this.finish(delivery, 'FAILED');
         }
         this.logger.debug({ ...context, status: outcome.status, delay }, 'push to be retried');
-        await this.write((manager) =>
+        await writeAlone(this.dataSource, (manager) =>
           manager.update(
             PushDelivery,
             { messageId: delivery.messageId, subscriptionId: delivery.subscriptionId },
             { nextAttemptAt: Date.now() + delay },
           ),
         );
-        this.wakeIn(delay);
+        this.rounds.wakeIn(delay);
         return;
       }
       case 'failed':
@@ -366,7 +313,7 @@ export class Pusher {
   }
 
   private async finish(delivery: PushDelivery, status: 'SENT' | 'FAILED'): Promise<void> {
-    await this.write((manager) =>
+    await writeAlone(this.dataSource, (manager) =>
       manager.update(
         PushDelivery,
         { messageId: delivery.messageId, subscriptionId: delivery.subscriptionId },

@@ -287,7 +287,10 @@ describe.each(SET_UPS)('the assistant on $name', ({ database, options }) => {
     const conversationId = await openDirect(url, alice, assistant);
     const events = await watch(alice, conversationId);
     const chunks = Array.from({ length: 10 }, (_, index) => `w${index} `);
-    model.next({ chunks, delayMs: 150, end: 'hang' });
+    // Only the first chunk arrives before the stop: the rest comes after it, unwritten.
+    let stopLanded!: () => void;
+    const afterStop = new Promise<void>((resolve) => (stopLanded = resolve));
+    model.next({ chunks, delayMs: 50, hold: { chunks: 1, until: afterStop }, end: 'hang' });
     const before = model.requests.length;
     await send(url, alice, conversationId, 'go on and on');
     const first = await events.waitUntil((event) => event.messageEvents.message.generation === 'GENERATING');
@@ -295,6 +298,8 @@ describe.each(SET_UPS)('the assistant on $name', ({ database, options }) => {
     // STOPPED in the database only, as if the pub/sub announcement had been lost.
     const stopped = await updateGeneration(server.app.services.dataSource, replyId, { generation: 'STOPPED' });
     expect(stopped).not.toBeNull();
+    expect(stopped!.message.body).toBe('w0 ');
+    stopLanded();
     await eventually(() => model.requests[before]!.aborted, 'the model request to be aborted');
     let final: Reply | undefined;
     await eventually(async () => {

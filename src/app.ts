@@ -15,6 +15,7 @@ import { clientAddress } from './clientAddress.js';
 import type { Config } from './config.js';
 import { type Context, createContext, createSocketContext, newLoaders, type Services } from './context.js';
 import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
+import { sendsAwaitingCommit } from './db/messages.js';
 import { renderGraphiQL } from './graphiql.js';
 import type { Logger } from './logger.js';
 import { startPush } from './push/index.js';
@@ -217,6 +218,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     databaseUp: databaseAnswers,
     redisUp: () => (realtime.bus.redis ? realtime.bus.healthy() : null),
     pushQueueDepth: () => services.push.queueDepth(),
+    sendsAwaitingCommit: () => sendsAwaitingCommit(dataSource),
   });
   const metricsServer = config.metricsPort === undefined ? null : createMetricsServer(metrics, config.metricsToken);
   let metricsUrl: string | null = null;

@@ -49,18 +49,18 @@ export type Context = Services & {
 };
 
 /**
- * Resolves the caller from a bearer token. A valid token whose user no longer
- * exists authenticates no one.
+ * Resolves the caller from a bearer token. No user query: a token counts only
+ * while its session row is live (auth/sessions.ts), and that row references
+ * its user, so a user who no longer exists has no live session.
  */
 export async function createContext(services: Services, token: string | null, clientIp: string): Promise<Context> {
   const claims = token ? await services.tokens.verify(token) : null;
-  const loaders = newLoaders(services, claims ? { id: claims.userId } : null);
-  const user = claims ? await loaders.user.load(claims.userId) : null;
+  const viewer = claims ? { id: claims.userId } : null;
   return {
     ...services,
-    viewer: user ? { id: user.id } : null,
-    sessionId: user ? claims!.sessionId : null,
-    loaders,
+    viewer,
+    sessionId: claims ? claims.sessionId : null,
+    loaders: newLoaders(services, viewer),
     clientIp,
   };
 }

@@ -25,6 +25,8 @@ export type MetricsSources = {
   redisUp(): boolean | null;
   /** Push deliveries waiting to go out; null with push off. */
   pushQueueDepth(): Promise<number | null>;
+  /** Sends waiting for their group commit (db/messages.ts). */
+  sendsAwaitingCommit(): number;
 };
 
 export class Metrics {
@@ -97,6 +99,9 @@ export class Metrics {
         const up = s.redisUp();
         return up === null ? -1 : up ? 1 : 0;
       },
+    );
+    gauge('chat_sends_awaiting_commit', 'Sends on this instance waiting for their group commit, or in it', (sources) =>
+      sources.sendsAwaitingCommit(),
     );
     gauge(
       'chat_push_queue_depth',

@@ -7,6 +7,7 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Membership, Message } from '../src/db/entities/index.js';
 import { claimEventPosition } from '../src/db/eventLog.js';
+import { sendsAwaitingCommit } from '../src/db/messages.js';
 import { transaction } from '../src/db/transaction.js';
 import {
   createGroup,
@@ -441,6 +442,13 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database)
     await settle();
   }
 
+  /** Waits until `count` sends wait for their group commit (they passed every check before the write). */
+  async function untilSendsWaiting(count: number): Promise<void> {
+    const dataSource = server.app.services.dataSource;
+    await eventually(async () => sendsAwaitingCommit(dataSource) >= count, `${count} sends waiting for the write`);
+    await settle();
+  }
+
   describe('sends racing leaveConversation', () => {
     it('every send either fails NOT_FOUND or is stored before the leave; none is stored after it', async () => {
       const [alice, bob] = await newUsers(2, 'leaver');
@@ -463,8 +471,10 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database)
         sends = Array.from({ length: 20 }, (_, index) =>
           gql(url, SEND, { input: { conversationId: groupId, body: `racing ${index}` } }, bob!.token),
         );
-        // Every send passed its membership check and waits for the write.
-        await untilWaiting(database === 'mysql' ? 1 : sends.length, /FROM "memberships"/);
+        // Every send passed its membership check and waits for the write (on MySQL, for the event-log lock).
+        await untilSendsWaiting(sends.length);
+        if (database === 'mysql')
+          await eventually(async () => (await lockWaits()) >= 1, 'the write waiting for the lock');
 
         // The moment the leave is visible, bob's messages there must be final.
         atLeave = eventually(async () => !(await isMember()), 'the leave').then(bobsMessages);

@@ -96,6 +96,7 @@ describe.each(SET_UPS)('metrics ($name)', ({ database, options }) => {
     expect(sample(after, 'chat_redis_up')).toBe(database === 'mysql' ? 1 : -1);
     // The harness starts servers with push off: no queue to measure.
     expect(sample(after, 'chat_push_queue_depth')).toBe(-1);
+    expect(sample(after, 'chat_sends_awaiting_commit')).toBe(0);
     // Process and event-loop metrics come with prom-client's defaults.
     expect(sample(after, 'process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(sample(after, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);

@@ -1,7 +1,13 @@
 // The group-commit send path writes with prepared statements (src/db/prepared.ts)
 // rather than through TypeORM: what it stores must read back exactly as the
-// send returned it, on both databases, for sends committed together.
+// send returned it, on both databases, for sends committed together. The
+// feed's reads are prepared too, and must read what TypeORM reads.
+import { In } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Conversation, Message, MessageEvent, Reaction, User } from '../src/db/entities/index.js';
+import { readEventsAfter } from '../src/db/eventLog.js';
+import { inList } from '../src/db/prepared.js';
+import { hydrateEvents } from '../src/realtime/messageFeed.js';
 import { createGroup, data, signUp, type TestUser, uniqueName } from './helpers/client.js';
 import { SET_UPS, startServer, type TestServer } from './helpers/server.js';
 
@@ -51,5 +57,94 @@ describe.each(SET_UPS)('sends committed together on $name', ({ database, options
     expect(new Set(stored.map((message: any) => message.id)).size).toBe(40);
     const last = await data(server.graphqlUrl, LAST, { id: group }, users[0]!.token);
     expect(last.conversation.lastMessage.id).toBe(stored.at(-1).id);
+  });
+});
+
+// The feed reads each batch of events with prepared statements too
+// (selectEntities): its entities must equal TypeORM's own reads of the same
+// rows, value for value and type for type, or a subscriber would see a
+// message differently from a history page.
+describe.each(SET_UPS)('the feed reads entities as TypeORM does on $name', ({ database, options }) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(database, options);
+  });
+  afterAll(() => server?.stop());
+
+  it('messages (edited, deleted, replies, keys), conversations, reactions, senders and events', async () => {
+    const [alice, bob] = await Promise.all([
+      signUp(server.graphqlUrl, uniqueName('fe')),
+      signUp(server.graphqlUrl, uniqueName('fe')),
+    ]);
+    const group = await createGroup(server.graphqlUrl, alice!, [bob!], 'feed entities ✓');
+    const first = (
+      await data(server.graphqlUrl, SEND, { input: { conversationId: group, body: 'first' } }, alice!.token)
+    ).sendMessage;
+    const second = (
+      await data(
+        server.graphqlUrl,
+        `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }`,
+        { input: { conversationId: group, body: 'a reply', clientMessageId: 'k1', replyToId: first.id } },
+        bob!.token,
+      )
+    ).sendMessage;
+    await data(
+      server.graphqlUrl,
+      'mutation ($id: ID!) { addReaction(messageId: $id, emoji: "👍") { id } }',
+      { id: first.id },
+      bob!.token,
+    );
+    await data(
+      server.graphqlUrl,
+      'mutation ($id: ID!) { addReaction(messageId: $id, emoji: "🎉") { id } }',
+      { id: first.id },
+      alice!.token,
+    );
+    await data(
+      server.graphqlUrl,
+      'mutation ($i: EditMessageInput!) { editMessage(input: $i) { id } }',
+      { i: { messageId: first.id, body: 'edited' } },
+      alice!.token,
+    );
+    await data(
+      server.graphqlUrl,
+      'mutation ($id: ID!) { deleteMessage(messageId: $id) { id } }',
+      { id: second.id },
+      bob!.token,
+    );
+
+    const dataSource = server.app.services.dataSource;
+    const manager = dataSource.manager;
+    const events = await readEventsAfter(dataSource, 0, 1_000);
+    const typeormEvents = await manager.find(MessageEvent, { order: { position: 'ASC' } });
+    expect(events.length).toBeGreaterThanOrEqual(6);
+    expect(events).toEqual(typeormEvents);
+    expect(events.every((event) => event instanceof MessageEvent && event.createdAt instanceof Date)).toBe(true);
+
+    const [delivered] = await hydrateEvents(dataSource, events.filter((event) => event.kind === 'EDITED').slice(-1));
+    const messageIds = [...new Set(events.map((event) => event.messageId))];
+    const messages = await manager.find(Message, { where: { id: In(messageIds) }, order: { id: 'ASC' } });
+    const all = await hydrateEvents(dataSource, events);
+    const byId = <T extends { id: number }>(rows: T[]) => [...rows].sort((a, b) => a.id - b.id);
+    expect(byId([...new Map(all.map((event) => [event.message.id, event.message])).values()])).toEqual(messages);
+    expect(messages.some((message) => message.deletedAt instanceof Date && message.body === null)).toBe(true);
+    expect(messages.some((message) => message.editedAt instanceof Date && message.replyToId === null)).toBe(true);
+    expect(messages.some((message) => message.replyToId !== null && message.clientMessageId === 'k1')).toBe(true);
+    expect(delivered!.conversation).toEqual(await manager.findOneBy(Conversation, { id: delivered!.conversationId }));
+    expect(delivered!.sender).toEqual(await manager.findOneBy(User, { id: delivered!.message.senderId }));
+    expect(delivered!.reactions).toEqual(
+      await manager.find(Reaction, { where: { messageId: delivered!.message.id }, order: { createdAt: 'ASC' } }),
+    );
+    expect(delivered!.reactions.map((reaction) => reaction.emoji).sort()).toEqual(['🎉', '👍']);
+    expect(delivered!.sender.isBot).toBe(false);
+  });
+});
+
+describe('inList', () => {
+  it('pads an IN list to a power of two with its last value', () => {
+    expect(inList([])).toEqual({ placeholders: 'NULL', params: [] });
+    expect(inList([7])).toEqual({ placeholders: '?', params: [7] });
+    expect(inList([1, 2, 3])).toEqual({ placeholders: '?, ?, ?, ?', params: [1, 2, 3, 3] });
+    expect(inList(Array.from({ length: 1_025 }, (_, index) => index)).params).toHaveLength(2_048);
   });
 });

@@ -23,7 +23,13 @@ export type AssistantService = {
    * belongs to), takes one token of the per-user and per-conversation limits;
    * RATE_LIMITED when either is spent.
    */
-  admit(ask: { senderId: number; senderIsBot: boolean; conversationId: number; body: string | null }): Promise<void>;
+  admit(ask: {
+    senderId: number;
+    /** Asked only when the assistant is in the conversation: it costs a query. */
+    senderIsBot: () => Promise<boolean>;
+    conversationId: number;
+    body: string | null;
+  }): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -47,9 +53,9 @@ export async function startAssistant(
   return {
     userId: user.id,
     async admit({ senderId, senderIsBot, conversationId, body }) {
-      if (senderIsBot || senderId === user.id) return;
+      if (senderId === user.id) return;
       const members = (await realtime.memberships.membersOf([conversationId])).get(conversationId);
-      if (!members?.has(user.id)) return;
+      if (!members?.has(user.id) || (await senderIsBot())) return;
       const mentioned = mentionedUsernames(body ?? '').includes(config.username);
       if (!mentioned) {
         const conversation = await dataSource.manager.findOneBy(Conversation, { id: conversationId });

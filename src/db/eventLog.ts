@@ -8,7 +8,7 @@
 // held too, so history order is commit order as well.
 import type { DataSource, EntityManager } from 'typeorm';
 import { EventSequence, Membership, MessageEvent, type MessageEventKind } from './entities/index.js';
-import { execute } from './prepared.js';
+import { execute, selectEntities } from './prepared.js';
 import { readCommitted } from './transaction.js';
 
 const SEQUENCE_ROW_ID = 1;
@@ -90,21 +90,25 @@ export function readEventsAfter(
   visibleTo?: { userId: number; conversationId: number | null },
 ): Promise<MessageEvent[]> {
   return readCommitted(dataSource, (manager) => {
+    // The feed's read (no filter): once per batch on every instance with subscribers, so prepared.
+    if (!visibleTo) {
+      return selectEntities(manager, MessageEvent, `WHERE position > ? ORDER BY position LIMIT ${Number(limit)}`, [
+        position,
+      ]);
+    }
     const query = manager
       .createQueryBuilder(MessageEvent, 'event')
       .where('event.position > :position', { position })
       .orderBy('event.position', 'ASC')
-      .limit(limit);
-    if (visibleTo) {
-      query.innerJoin(
+      .limit(limit)
+      .innerJoin(
         Membership,
         'membership',
         'membership.conversationId = event.conversationId AND membership.userId = :userId',
         { userId: visibleTo.userId },
       );
-      if (visibleTo.conversationId !== null) {
-        query.andWhere('event.conversationId = :conversationId', { conversationId: visibleTo.conversationId });
-      }
+    if (visibleTo.conversationId !== null) {
+      query.andWhere('event.conversationId = :conversationId', { conversationId: visibleTo.conversationId });
     }
     return query.getMany();
   });

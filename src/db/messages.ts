@@ -31,7 +31,9 @@ export type StoredMessage = MessageChange | { message: Message; event: null } | 
 /** Most sends stored in one transaction. */
 const MAX_GROUP_COMMIT = 200;
 
-const writers = new WeakMap<DataSource, DataLoader<NewMessage, StoredMessage>>();
+/** Per database: the group-commit batcher, and how many sends it holds (waiting or being written). */
+type Writer = { batcher: DataLoader<NewMessage, StoredMessage>; waiting: number };
+const writers = new WeakMap<DataSource, Writer>();
 
 /**
  * Stores a message and its CREATED event; resolves once they are committed.
@@ -53,7 +55,7 @@ export function storeMessage(dataSource: DataSource, send: NewMessage): Promise<
   let writer = writers.get(dataSource);
   if (!writer) {
     let inFlight: Promise<unknown> = Promise.resolve();
-    writer = new DataLoader<NewMessage, StoredMessage>(
+    const batcher = new DataLoader<NewMessage, StoredMessage>(
       (sends) => {
         const written = storeBatch(dataSource, sends);
         inFlight = written;
@@ -65,9 +67,16 @@ export function storeMessage(dataSource: DataSource, send: NewMessage): Promise<
         batchScheduleFn: (dispatch) => void inFlight.then(() => setImmediate(dispatch)),
       },
     );
-    writers.set(dataSource, writer);
+    writers.set(dataSource, (writer = { batcher, waiting: 0 }));
   }
-  return writer.load(send);
+  const held = writer;
+  held.waiting++;
+  return held.batcher.load(send).finally(() => held.waiting--);
+}
+
+/** Sends handed to storeMessage and not yet committed (or failed): the group commit's queue (a metric). */
+export function sendsAwaitingCommit(dataSource: DataSource): number {
+  return writers.get(dataSource)?.waiting ?? 0;
 }
 
 /** Never rejects: if the batch fails, each send is stored alone, so one bad send fails only itself. */

@@ -6,7 +6,7 @@
 // building and result mapping (about a sixth of a send's CPU in the profiles,
 // docs/benchmarks.md) and the server's parsing of each statement.
 import { LRUCache } from 'lru-cache';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm';
 
 /** Prepared statements kept per connection: the send path's statements for the usual batch sizes. */
 export const MAX_PREPARED_STATEMENTS = 128;
@@ -80,3 +80,54 @@ export async function execute(manager: EntityManager, sql: string, params: unkno
     });
   });
 }
+
+/** Per entity: the start of its SELECT, every column by name, as TypeORM's find reads them. */
+const selectHeads = new WeakMap<EntityMetadata, string>();
+
+/**
+ * The rows of `entity` that `tail` selects (`WHERE …`, `ORDER BY …`, on its
+ * columns, `?` parameters), as entities: a prepared statement, each value
+ * converted by TypeORM's own driver (dates, booleans, transformers) as its
+ * `find` would. For the feed's reads, which run once per batch of events on
+ * every instance with subscribers.
+ */
+export async function selectEntities<T extends ObjectLiteral>(
+  manager: EntityManager,
+  entity: EntityTarget<T>,
+  tail: string,
+  params: unknown[],
+): Promise<T[]> {
+  const dataSource = manager.connection;
+  const metadata = dataSource.getMetadata(entity);
+  let head = selectHeads.get(metadata);
+  if (head === undefined) {
+    const escape = (name: string) => dataSource.driver.escape(name);
+    const columns = metadata.columns.map((column) => escape(column.databaseName)).join(', ');
+    selectHeads.set(metadata, (head = `SELECT ${columns} FROM ${escape(metadata.tableName)} `));
+  }
+  const { rows } = await execute(manager, head + tail, params);
+  return rows.map((row) => {
+    const hydrated = metadata.create() as T;
+    for (const column of metadata.columns) {
+      column.setEntityValue(hydrated, dataSource.driver.prepareHydratedValue(row[column.databaseName], column));
+    }
+    return hydrated;
+  });
+}
+
+/**
+ * `?, ?, …` for an IN list of `values`, and its parameters. The list is padded
+ * to a power of two by repeating its last value (which changes no IN), so a
+ * few prepared statements serve every length instead of one per length.
+ */
+export function inList<V>(values: readonly V[]): { placeholders: string; params: V[] } {
+  if (values.length === 0) return { placeholders: 'NULL', params: [] }; // IN (NULL) matches nothing
+  let size = 1;
+  while (size < values.length) size *= 2;
+  const params = [...values];
+  while (params.length < size) params.push(values[values.length - 1]!);
+  return { placeholders: PLACEHOLDERS[Math.log2(size)] ?? params.map(() => '?').join(', '), params };
+}
+
+/** `?`, `?, ?`, `?, ?, ?, ?`, … up to 1,024. */
+const PLACEHOLDERS = Array.from({ length: 11 }, (_, power) => Array.from({ length: 2 ** power }, () => '?').join(', '));

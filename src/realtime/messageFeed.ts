@@ -7,7 +7,7 @@
 // position order, and hands each to the local subscribers allowed to see it.
 // Because positions follow commit order (db/eventLog.ts), reading "after the
 // last delivered" never skips an event, whatever pub/sub dropped or reordered.
-import { type DataSource, In } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import {
   Conversation,
   Message,
@@ -17,6 +17,7 @@ import {
   User,
 } from '../db/entities/index.js';
 import { currentEventPosition, readEventsAfter } from '../db/eventLog.js';
+import { inList, selectEntities } from '../db/prepared.js';
 import type { Logger } from '../logger.js';
 import type { Memberships } from './membership.js';
 import type { Bus } from './pubsub.js';
@@ -48,28 +49,31 @@ export type FeedListener = {
   push(event: DeliveredEvent): void;
 };
 
-/** Loads messages, senders, conversations and reactions for a batch of events: four queries side by side, whatever the batch size. */
+/**
+ * Loads messages, senders, conversations and reactions for a batch of events:
+ * four prepared statements side by side, whatever the batch size (this runs
+ * once per batch on every instance with subscribers: db/prepared.ts).
+ */
 export async function hydrateEvents(dataSource: DataSource, events: MessageEvent[]): Promise<DeliveredEvent[]> {
   if (events.length === 0) return [];
   const manager = dataSource.manager;
-  const messageIds = [...new Set(events.map((event) => event.messageId))];
-  const conversationIds = [...new Set(events.map((event) => event.conversationId))];
+  const messageIds = inList([...new Set(events.map((event) => event.messageId))]);
+  const conversationIds = inList([...new Set(events.map((event) => event.conversationId))]);
   const [messages, conversations, reactions, senders] = await Promise.all([
-    manager.findBy(Message, { id: In(messageIds) }),
-    manager.findBy(Conversation, { id: In(conversationIds) }),
-    manager.find(Reaction, { where: { messageId: In(messageIds) }, order: { createdAt: 'ASC' } }),
-    manager
-      .createQueryBuilder(User, 'user')
-      .where((query) => {
-        const senderIds = query
-          .subQuery()
-          .select('message.senderId')
-          .from(Message, 'message')
-          .where('message.id IN (:...messageIds)', { messageIds })
-          .getQuery();
-        return `user.id IN ${senderIds}`;
-      })
-      .getMany(),
+    selectEntities(manager, Message, `WHERE id IN (${messageIds.placeholders})`, messageIds.params),
+    selectEntities(manager, Conversation, `WHERE id IN (${conversationIds.placeholders})`, conversationIds.params),
+    selectEntities(
+      manager,
+      Reaction,
+      `WHERE messageId IN (${messageIds.placeholders}) ORDER BY createdAt`,
+      messageIds.params,
+    ),
+    selectEntities(
+      manager,
+      User,
+      `WHERE id IN (SELECT senderId FROM messages WHERE id IN (${messageIds.placeholders}))`,
+      messageIds.params,
+    ),
   ]);
   const messageById = new Map(messages.map((message) => [message.id, message]));
   const conversationById = new Map(conversations.map((conversation) => [conversation.id, conversation]));

@@ -4,6 +4,7 @@
 import type { Context } from '../context.js';
 import { Block } from '../db/entities/index.js';
 import { badUserInput, forbidden, notFound } from '../errors.js';
+import type { Blockers } from '../realtime/blockers.js';
 import { builder } from './builder.js';
 import { decodeId } from './ids.js';
 import { UserRef } from './user.js';
@@ -14,14 +15,27 @@ function otherOfDirect(directKey: string, viewerId: number): number {
   return a === viewerId ? b! : a!;
 }
 
+/** Whether any member but the viewer may have blocked someone: only then can the viewer be blocked there. */
+function mayBeBlockedAmong(members: Set<number>, viewerId: number, blockers: Blockers): boolean {
+  for (const id of members) if (id !== viewerId && blockers.mayHaveBlocked(id)) return true;
+  return false;
+}
+
 /** FORBIDDEN when the conversation is DIRECT and its other member has blocked the caller. */
 export async function refuseIfBlocked(context: Context, conversationId: number): Promise<void> {
+  // Without a query in the common case: a DIRECT conversation's two members
+  // never change, so when no member but the caller may have blocked anyone
+  // (realtime/blockers.ts), nobody in it blocks the caller.
+  const { memberships, blockers } = context.realtime;
+  const members = (await memberships.membersOf([conversationId])).get(conversationId);
+  const viewerId = context.viewer!.id;
+  if (members && !mayBeBlockedAmong(members, viewerId, blockers)) return;
   const conversation = await context.loaders.conversation.load(conversationId);
   // Read before a write that changes the row (a send moves lastMessageId): later fields read it afresh.
   context.loaders.conversation.clear(conversationId);
   if (conversation?.kind !== 'DIRECT' || conversation.directKey === null) return;
-  const otherId = otherOfDirect(conversation.directKey, context.viewer!.id);
-  if (context.realtime.blockers.mayHaveBlocked(otherId) && (await context.loaders.blocksViewer.load(otherId))) {
+  const otherId = otherOfDirect(conversation.directKey, viewerId);
+  if (blockers.mayHaveBlocked(otherId) && (await context.loaders.blocksViewer.load(otherId))) {
     throw forbidden('This user does not accept your messages.');
   }
 }

@@ -201,13 +201,12 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => {
       const [, conversationId] = await Promise.all([
         context.rateLimiter.consume('sendMessage', context.viewer!.id),
-        requireMemberConversationId(context, String(input.conversationId)),
+        requireMemberToSend(context, String(input.conversationId)),
       ]);
       await refuseIfBlocked(context, conversationId);
-      const sender = await context.loaders.user.load(context.viewer!.id);
       await context.assistant.admit({
         senderId: context.viewer!.id,
-        senderIsBot: sender?.isBot ?? false,
+        senderIsBot: async () => (await context.loaders.user.load(context.viewer!.id))?.isBot ?? false,
         conversationId,
         body: input.body ?? null,
       });
@@ -236,12 +235,14 @@ builder.mutationFields((t) => ({
       );
       // The sender left while the send waited for the write: as for any non-member.
       if (!stored) throw notFound('Conversation');
+      // The transaction has just checked membership: the result's own check need not ask again.
+      context.loaders.isMember.prime(conversationId, true);
       const { message, event } = stored;
       // Published only after the commit above; a retry (event null) publishes nothing new.
-      await Promise.all([
-        event && context.realtime.feed.announce(event.position),
-        context.realtime.typing.set(conversationId, context.viewer!.id, false),
-      ]);
+      // Ending the typing state is not awaited: it is ephemeral, and its
+      // failures are swallowed anyway (realtime/typing.ts).
+      void context.realtime.typing.set(conversationId, context.viewer!.id, false);
+      if (event) await context.realtime.feed.announce(event.position);
       return message;
     },
   }),
@@ -289,6 +290,23 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, context) => react(context, String(args.messageId), args.emoji, false),
   }),
 }));
+
+/**
+ * The conversation of a send; NOT_FOUND unless the caller is a member. The
+ * check that counts runs again inside the send's transaction (db/messages.ts),
+ * so this early one may trust the instance's membership cache
+ * (realtime/membership.ts) and spare the hottest path a query. A caller the
+ * cache does not list is looked up in the database, so a membership the cache
+ * has not seen yet is not refused.
+ */
+async function requireMemberToSend(context: Context, conversationGlobalId: string): Promise<number> {
+  const conversationId = decodeId('Conversation', conversationGlobalId);
+  if (conversationId !== null) {
+    const members = await context.realtime.memberships.membersOf([conversationId]);
+    if (members.get(conversationId)?.has(context.viewer!.id)) return conversationId;
+  }
+  return requireMemberConversationId(context, conversationGlobalId);
+}
 
 async function react(context: Context, messageGlobalId: string, reaction: string, present: boolean): Promise<Message> {
   await context.rateLimiter.consume('reaction', context.viewer!.id);

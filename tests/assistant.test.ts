@@ -287,7 +287,8 @@ describe.each(SET_UPS)('the assistant on $name', ({ database, options }) => {
     const conversationId = await openDirect(url, alice, assistant);
     const events = await watch(alice, conversationId);
     const chunks = Array.from({ length: 10 }, (_, index) => `w${index} `);
-    // Only the first chunk arrives before the stop: the rest comes after it, unwritten.
+    // Only the first chunk arrives before the stop; the next one right after it, before any
+    // write (at most one every FLUSH_MS) or the heartbeat (every second) can see the stop.
     let stopLanded!: () => void;
     const afterStop = new Promise<void>((resolve) => (stopLanded = resolve));
     model.next({ chunks, delayMs: 50, hold: { chunks: 1, until: afterStop }, end: 'hang' });

@@ -12,7 +12,7 @@ export type ModelScript = {
   delayMs?: number;
   /** Before the first chunk instead of delayMs: the model "thinks". */
   firstDelayMs?: number;
-  /** Sends the first `chunks` chunks, then waits for `until` before the rest: a test decides when more text exists. */
+  /** Sends the first `chunks` chunks, then waits for `until` and sends the rest (the first of them at once): a test decides when more text exists. */
   hold?: { chunks: number; until: Promise<unknown> };
   /** Answer with this status and an OpenAI-style error body instead of a stream. */
   status?: number;
@@ -95,9 +95,9 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
       choices: [{ index: 0, delta, finish_reason: finishReason }],
     });
     for (const [index, content] of (script.chunks ?? []).entries()) {
-      if (index === script.hold?.chunks) await script.hold.until;
       const delay = index === 0 ? (script.firstDelayMs ?? script.delayMs) : script.delayMs;
-      if (delay) await sleep(delay);
+      if (index === script.hold?.chunks) await script.hold.until;
+      else if (delay) await sleep(delay);
       if (request.aborted) return;
       event(chunk(index === 0 ? { role: 'assistant', content } : { content }, null));
     }

@@ -5,7 +5,7 @@
 import { In } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversation, Message, MessageEvent, Reaction, User } from '../src/db/entities/index.js';
-import { readEventsAfter } from '../src/db/eventLog.js';
+import { currentEventPosition, readEventsAfter } from '../src/db/eventLog.js';
 import { inList } from '../src/db/prepared.js';
 import { hydrateEvents } from '../src/realtime/messageFeed.js';
 import { createGroup, data, signUp, type TestUser, uniqueName } from './helpers/client.js';
@@ -146,5 +146,44 @@ describe('inList', () => {
     expect(inList([7])).toEqual({ placeholders: '?', params: [7] });
     expect(inList([1, 2, 3])).toEqual({ placeholders: '?, ?, ?, ?', params: [1, 2, 3, 3] });
     expect(inList(Array.from({ length: 1_025 }, (_, index) => index)).params).toHaveLength(2_048);
+  });
+});
+
+// Every subscription start and page reads the log's position; a crowd of them
+// shares one read per turn of the event loop, never one that began before the call.
+describe.each(SET_UPS)('the current event position on $name', ({ database, options }) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(database, options);
+  });
+  afterAll(() => server?.stop());
+
+  it('is read once for the calls of one turn, and afresh for a call made after that read began', async () => {
+    const [alice, bob] = await Promise.all([
+      signUp(server.graphqlUrl, uniqueName('cp')),
+      signUp(server.graphqlUrl, uniqueName('cp')),
+    ]);
+    const group = await createGroup(server.graphqlUrl, alice!, [bob!], 'positions');
+    const dataSource = server.app.services.dataSource;
+    const positionReads = () => server.queries.filter((sql) => /FROM event_sequence/.test(sql)).length;
+
+    server.resetQueries();
+    const together = await Promise.all(Array.from({ length: 50 }, () => currentEventPosition(dataSource)));
+    expect(positionReads()).toBe(1);
+    expect(new Set(together).size).toBe(1);
+
+    // A call made once the shared read has begun waits for a read of its own, which sees what committed since.
+    const first = currentEventPosition(dataSource);
+    await new Promise((resolve) => setImmediate(resolve)); // the shared read begins
+    await data(
+      server.graphqlUrl,
+      SEND,
+      { input: { conversationId: group, body: 'after the first read' } },
+      alice!.token,
+    );
+    const later = await currentEventPosition(dataSource);
+    expect(await first).toBe(together[0]);
+    expect(later).toBe(together[0]! + 1);
+    expect(positionReads()).toBe(3);
   });
 });

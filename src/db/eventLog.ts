@@ -7,7 +7,7 @@
 // resuming from a cursor gap-free. Message ids are assigned while the lock is
 // held too, so history order is commit order as well.
 import type { DataSource, EntityManager } from 'typeorm';
-import { EventSequence, Membership, MessageEvent, type MessageEventKind } from './entities/index.js';
+import { Membership, MessageEvent, type MessageEventKind } from './entities/index.js';
 import { execute, selectEntities } from './prepared.js';
 import { readCommitted } from './transaction.js';
 
@@ -71,12 +71,29 @@ export async function insertMessageEvents(manager: EntityManager, events: NewMes
   return rows;
 }
 
-/** The latest committed position: a page read after this call reflects at least everything up to it. */
-export async function currentEventPosition(dataSource: DataSource): Promise<number> {
-  const row = await readCommitted(dataSource, (manager) =>
-    manager.findOneByOrFail(EventSequence, { id: SEQUENCE_ROW_ID }),
-  );
-  return row.position;
+/** Per database, the position read the callers of this turn of the event loop will share (see currentEventPosition). */
+const sharedPositionReads = new WeakMap<DataSource, Promise<number>>();
+
+/**
+ * The latest committed position: a page read after this call reflects at
+ * least everything up to it. Every subscription start and page asks it, and a
+ * reconnecting crowd asks it thousands of times at once: the calls of one
+ * turn of the event loop share one read, which starts after all of them (on
+ * the next turn), so each gets a position at least as recent as its call.
+ */
+export function currentEventPosition(dataSource: DataSource): Promise<number> {
+  let read = sharedPositionReads.get(dataSource);
+  if (!read) {
+    read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      sharedPositionReads.delete(dataSource); // later callers get a read that starts after them
+      return readCommitted(dataSource, async (manager) => {
+        const { rows } = await execute(manager, 'SELECT position FROM event_sequence WHERE id = ?', [SEQUENCE_ROW_ID]);
+        return Number(rows[0]!.position);
+      });
+    });
+    sharedPositionReads.set(dataSource, read);
+  }
+  return read;
 }
 
 /**

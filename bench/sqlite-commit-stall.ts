@@ -11,8 +11,10 @@
 // the WAL on every commit. NORMAL is better-sqlite3's own default in WAL mode
 // (it builds SQLite with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1): a commit is
 // written to the WAL without fsync, durable against a crash of the process,
-// not of the machine. `--autocheckpoint 0` shows what the checkpoints that
-// commits run now and then cost.
+// not of the machine. `--checkpoints worker` (the default) takes the WAL
+// checkpoints off the event loop as the server does (db/walCheckpoints.ts);
+// `--checkpoints commit` leaves them to the commits, as SQLite does by default;
+// `--autocheckpoint 0` turns them off altogether, to show what they cost.
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,7 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/dataSource.js';
 import { Conversation, Membership, User } from '../src/db/entities/index.js';
 import { storeMessage } from '../src/db/messages.js';
+import { startWalCheckpoints } from '../src/db/walCheckpoints.js';
 import { createLogger } from '../src/logger.js';
 
 const { values } = parseArgs({
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     synchronous: { type: 'string', default: 'default' },
     autocheckpoint: { type: 'string', default: 'default' },
+    checkpoints: { type: 'string', default: 'worker' },
   },
 });
 const SENDERS = Number(values.senders);
@@ -42,7 +46,10 @@ const config = loadConfig({
   JWT_SECRET: 'bench-stall-secret-that-is-long-enough-32',
   SQLITE_PATH: join(dir, 'chat.sqlite'),
 });
-const dataSource = await openDatabase(config, createLogger(config));
+const logger = createLogger(config);
+const dataSource = await openDatabase(config, logger);
+const walCheckpoints =
+  values.checkpoints === 'worker' ? startWalCheckpoints(dataSource, join(dir, 'chat.sqlite'), logger) : null;
 type Statement = { source: string; run(...args: unknown[]): unknown };
 const database = (
   dataSource.driver as unknown as {
@@ -129,6 +136,7 @@ stop = true;
 await Promise.all(loops);
 histogram.disable();
 const elapsed = (performance.now() - started) / 1000;
+await walCheckpoints?.stop();
 await dataSource.destroy();
 rmSync(dir, { recursive: true, force: true });
 
@@ -142,6 +150,7 @@ console.log(
     synchronous,
     journal,
     autocheckpoint,
+    checkpoints: values.checkpoints,
     senders: SENDERS,
     seconds: round(elapsed),
     storedPerSecond: Math.round(stored / elapsed),

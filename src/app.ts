@@ -16,6 +16,7 @@ import type { Config } from './config.js';
 import { type Context, createContext, createSocketContext, newLoaders, type Services } from './context.js';
 import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import { sendsAwaitingCommit } from './db/messages.js';
+import { startWalCheckpoints } from './db/walCheckpoints.js';
 import { renderGraphiQL } from './graphiql.js';
 import type { Logger } from './logger.js';
 import { startPush } from './push/index.js';
@@ -79,6 +80,8 @@ export function originPolicy(config: Config): OriginPolicy {
 
 export async function buildApp(config: Config, logger: Logger, databaseOptions: DatabaseOptions = {}): Promise<App> {
   const dataSource = await openDatabase(config, logger, databaseOptions);
+  const walCheckpoints =
+    config.database.kind === 'sqlite' ? startWalCheckpoints(dataSource, config.database.path, logger) : null;
   const realtime = await startRealtime(
     dataSource,
     { url: config.redisUrl, clusterNodes: config.redisClusterNodes, keyPrefix: config.redisKeyPrefix },
@@ -262,6 +265,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       }
       await realtime.stop();
       await services.attachments.stop();
+      await walCheckpoints?.stop();
       if (dataSource.isInitialized) await dataSource.destroy();
     },
   };

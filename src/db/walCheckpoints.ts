@@ -11,6 +11,7 @@
 //
 // Hand-written: this is SQLite's documented way to take checkpoints off the
 // writing thread, and no library runs it for better-sqlite3.
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger.js';
@@ -21,7 +22,7 @@ export const CHECKPOINT_INTERVAL_MS = 250;
 /** Runs in the worker (CommonJS, `eval`): a connection of its own, a PASSIVE checkpoint every interval. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const Database = require('better-sqlite3');
+const Database = require(workerData.driver);
 const database = new Database(workerData.path, { fileMustExist: true });
 database.pragma('synchronous = FULL');
 const timer = setInterval(() => {
@@ -48,7 +49,12 @@ export type WalCheckpoints = { stop(): Promise<void> };
 export function startWalCheckpoints(dataSource: DataSource, path: string, logger: Logger): WalCheckpoints {
   const connection = (dataSource.driver as unknown as { databaseConnection: { pragma(sql: string): unknown } })
     .databaseConnection;
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS } });
+  // Resolved here: an eval'd worker would resolve it from the working directory.
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { path, driver, intervalMs: CHECKPOINT_INTERVAL_MS },
+  });
   worker.unref();
   let stopping = false;
   const takeBack = (reason: string) => {

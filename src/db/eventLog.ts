@@ -71,6 +71,9 @@ export async function insertMessageEvents(manager: EntityManager, events: NewMes
   return rows;
 }
 
+/** The latest committed position as a subquery, for a read whose snapshot must include it (db/history.ts). */
+export const CURRENT_POSITION_SQL = `SELECT position FROM event_sequence WHERE id = ${SEQUENCE_ROW_ID}`;
+
 /** The latest committed position: a page read after this call reflects at least everything up to it. */
 export async function currentEventPosition(dataSource: DataSource): Promise<number> {
   const row = await readCommitted(dataSource, (manager) =>

@@ -80,3 +80,52 @@ export async function execute(manager: EntityManager, sql: string, params: unkno
     });
   });
 }
+
+type EntityClass<T> = new () => T;
+
+/**
+ * The entity's columns for a SELECT, each as `${alias}_${column}` (the prefix
+ * `hydrate` takes), or as itself without an alias.
+ */
+export function selectColumns(dataSource: DataSource, target: EntityClass<object>, alias?: string): string {
+  const escape = (name: string) => dataSource.driver.escape(name);
+  return dataSource
+    .getMetadata(target)
+    .columns.map((column) =>
+      alias === undefined
+        ? escape(column.databaseName)
+        : `${alias}.${escape(column.databaseName)} AS ${escape(`${alias}_${column.databaseName}`)}`,
+    )
+    .join(', ');
+}
+
+/**
+ * An entity from a row `execute` returned, each column converted as TypeORM
+ * converts its own results (dates, booleans, transformers); `prefix` picks the
+ * columns of one table of a join, as `selectColumns` names them.
+ */
+export function hydrate<T extends object>(
+  dataSource: DataSource,
+  target: EntityClass<T>,
+  row: Record<string, unknown>,
+  prefix = '',
+): T {
+  const entity = new target();
+  for (const column of dataSource.getMetadata(target).columns) {
+    const value = dataSource.driver.prepareHydratedValue(row[`${prefix}${column.databaseName}`], column);
+    (entity as Record<string, unknown>)[column.propertyName] = value;
+  }
+  return entity;
+}
+
+/** The entities with these ids (a primary key named `id`), in no particular order: what the per-request loaders fetch. */
+export async function findByIds<T extends object>(
+  dataSource: DataSource,
+  target: EntityClass<T>,
+  ids: readonly number[],
+): Promise<T[]> {
+  const { tableName } = dataSource.getMetadata(target);
+  const sql = `SELECT ${selectColumns(dataSource, target)} FROM ${dataSource.driver.escape(tableName)} WHERE id IN (${ids.map(() => '?').join(', ')})`;
+  const { rows } = await execute(dataSource.manager, sql, [...ids]);
+  return rows.map((row) => hydrate(dataSource, target, row));
+}

@@ -54,6 +54,9 @@ const REMOVE_REACTION = `mutation ($messageId: ID!, $emoji: String!) { removeRea
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 const idsOf = (page: Page) => page.edges.map((edge) => edge.node.id as string);
+/** Message cursors are base64url of "message:<id>" (bench/ relies on it too); for cursors no page hands out. */
+const cursorNumber = (cursor: string) => Number(Buffer.from(cursor, 'base64url').toString().split(':')[1]);
+const messageCursor = (id: number) => Buffer.from(`message:${id}`).toString('base64url');
 
 /** The response failed with BAD_USER_INPUT naming `field` (or one of `field`). */
 function expectBadUserInput(response: GraphQLResponse, field: string | string[]): void {
@@ -142,10 +145,11 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('message history on %s', (datab
     const TOTAL = 127;
     let conversationId: string;
     let ids: string[];
+    let noise: string;
 
     beforeAll(async () => {
       conversationId = await createGroup(url(), alice, [bob], 'pagination');
-      const noise = await createGroup(url(), alice, [bob, carol], 'noise');
+      noise = await createGroup(url(), alice, [bob, carol], 'noise');
       ids = [];
       for (let i = 0; i < TOTAL; i++) {
         ids.push((await send(url(), i % 2 === 0 ? alice : bob, conversationId, `message ${i}`)).id);
@@ -154,6 +158,12 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('message history on %s', (datab
       }
       expect(new Set(ids).size).toBe(TOTAL);
     });
+
+    /** The cursor of ids[index], as a page hands it out. */
+    const cursorOfIndex = async (index: number) =>
+      index < 100
+        ? (await messagesPage(alice, conversationId, { first: 100 })).edges[index]!.cursor
+        : (await messagesPage(alice, conversationId, { last: TOTAL - 100 })).edges[index - 100]!.cursor;
 
     it.each([7, 50, 100])(
       'pages forward %i at a time through every message once, oldest first, with exact pageInfo',
@@ -185,6 +195,35 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('message history on %s', (datab
       const beforeOldest = await messagesPage(alice, conversationId, { last: 10, before: oldest });
       expect(beforeOldest.edges).toEqual([]);
       expectPageInfo(beforeOldest, { hasNextPage: true, hasPreviousPage: false });
+    });
+
+    it('gives exact pageInfo when a page ends exactly at the oldest or the newest message', async () => {
+      const oldestFive = await messagesPage(alice, conversationId, { last: 5, before: await cursorOfIndex(5) });
+      expect(idsOf(oldestFive)).toEqual(ids.slice(0, 5));
+      expectPageInfo(oldestFive, { hasNextPage: true, hasPreviousPage: false });
+      const newestFive = await messagesPage(alice, conversationId, { first: 5, after: await cursorOfIndex(TOTAL - 6) });
+      expect(idsOf(newestFive)).toEqual(ids.slice(TOTAL - 5));
+      expectPageInfo(newestFive, { hasNextPage: false, hasPreviousPage: true });
+    });
+
+    it("gives exact pageInfo from cursors that are no message of this conversation's", async () => {
+      // The second noise message was sent between messages 9 and 10 of this conversation.
+      const between = (await messagesPage(alice, noise, { first: 2 })).edges[1]!.cursor;
+      const before = await messagesPage(alice, conversationId, { last: 5, before: between });
+      expect(idsOf(before)).toEqual(ids.slice(5, 10));
+      expectPageInfo(before, { hasNextPage: true, hasPreviousPage: true });
+      const after = await messagesPage(alice, conversationId, { first: 5, after: between });
+      expect(idsOf(after)).toEqual(ids.slice(10, 15));
+      expectPageInfo(after, { hasNextPage: true, hasPreviousPage: true });
+
+      const pastNewest = messageCursor(cursorNumber(await cursorOfIndex(TOTAL - 1)) + 1_000);
+      const newest = await messagesPage(alice, conversationId, { last: 4, before: pastNewest });
+      expect(idsOf(newest)).toEqual(ids.slice(TOTAL - 4));
+      expectPageInfo(newest, { hasNextPage: false, hasPreviousPage: true });
+      const beforeOldest = messageCursor(cursorNumber(await cursorOfIndex(0)) - 1);
+      const oldest = await messagesPage(alice, conversationId, { first: 4, after: beforeOldest });
+      expect(idsOf(oldest)).toEqual(ids.slice(0, 4));
+      expectPageInfo(oldest, { hasNextPage: true, hasPreviousPage: false });
     });
 
     it('uses 50 as the default page size in both directions', async () => {
@@ -361,6 +400,40 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('message history on %s', (datab
 
       expect(large.statements.length, large.statements.join('\n')).toBe(small.statements.length);
       expect(large.statements.length, large.statements.join('\n')).toBeLessThanOrEqual(10);
+    });
+  });
+
+  describe('statements of a page', () => {
+    // The fields of the history benchmark (bench/lib/clients.ts): senders, pageInfo and eventCursor.
+    const PAGE = `query ($conversationId: ID!, ${PAGE_VARIABLES}) {
+      messages(conversationId: $conversationId, ${PAGE_ARGUMENTS}) {
+        edges { cursor node { id body createdAt sender { id username } } }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } eventCursor
+      }
+    }`;
+
+    it('answers with 3 statements: the viewer, the membership check, and the page with its senders, pageInfo and eventCursor', async () => {
+      const conversationId = await createGroup(url(), alice, [bob], 'statements');
+      for (let i = 0; i < 12; i++) await send(url(), i % 2 === 0 ? alice : bob, conversationId, `statement ${i}`);
+      const all = await messagesPage(alice, conversationId);
+      const cursor = (index: number) => all.edges[index]!.cursor;
+      const cases: [PageArgs, number, { hasNextPage: boolean; hasPreviousPage: boolean }][] = [
+        [{ last: 5 }, 5, { hasNextPage: false, hasPreviousPage: true }],
+        [{ last: 5, before: cursor(6) }, 5, { hasNextPage: true, hasPreviousPage: true }],
+        [{ first: 5, after: cursor(6) }, 5, { hasNextPage: false, hasPreviousPage: true }],
+        [{ first: 5, after: cursor(11) }, 0, { hasNextPage: false, hasPreviousPage: true }],
+        [{ last: 5, before: cursor(0) }, 0, { hasNextPage: true, hasPreviousPage: false }],
+      ];
+      for (const [args, size, flags] of cases) {
+        server.resetQueries();
+        const page: Page = (await data(url(), PAGE, { conversationId, ...args }, bob.token)).messages;
+        const statements = [...server.queries];
+        expect(page.edges, JSON.stringify(args)).toHaveLength(size);
+        expectPageInfo(page, flags);
+        expect(page.eventCursor).toBe(all.eventCursor);
+        expect(new Set(page.edges.map((edge) => edge.node.sender.username)).size).toBe(size === 0 ? 0 : 2);
+        expect(statements, statements.join('\n')).toHaveLength(3);
+      }
     });
   });
 

@@ -71,6 +71,9 @@ export async function insertMessageEvents(manager: EntityManager, events: NewMes
   return rows;
 }
 
+/** The latest committed position as a subquery, for a read whose snapshot must include it (db/history.ts). */
+export const CURRENT_POSITION_SQL = `SELECT position FROM event_sequence WHERE id = ${SEQUENCE_ROW_ID}`;
+
 /** Per database, the position read the callers of this turn of the event loop will share (see currentEventPosition). */
 const sharedPositionReads = new WeakMap<DataSource, Promise<number>>();
 
@@ -87,7 +90,7 @@ export function currentEventPosition(dataSource: DataSource): Promise<number> {
     read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
       sharedPositionReads.delete(dataSource); // later callers get a read that starts after them
       return readCommitted(dataSource, async (manager) => {
-        const { rows } = await execute(manager, 'SELECT position FROM event_sequence WHERE id = ?', [SEQUENCE_ROW_ID]);
+        const { rows } = await execute(manager, CURRENT_POSITION_SQL, []);
         return Number(rows[0]!.position);
       });
     });

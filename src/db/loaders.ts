@@ -5,6 +5,7 @@ import DataLoader from 'dataloader';
 import { type DataSource, In } from 'typeorm';
 import { Block, Conversation, Membership, Message, Reaction, User } from './entities/index.js';
 import { createMentionLoaders } from './mentions.js';
+import { execute, findByIds, inList } from './prepared.js';
 
 export type ReactionGroup = { emoji: string; count: number; reactedByMe: boolean };
 
@@ -38,26 +39,27 @@ export function createLoaders(
   return {
     online: new DataLoader<number, boolean>(isOnline),
 
-    user: new DataLoader<number, User | null>(async (ids) =>
-      byId(await manager.findBy(User, { id: In([...ids]) }), ids),
-    ),
+    // Prepared statements (db/prepared.ts): these run on nearly every request.
+    user: new DataLoader<number, User | null>(async (ids) => byId(await findByIds(dataSource, User, ids), ids)),
 
     conversation: new DataLoader<number, Conversation | null>(async (ids) =>
-      byId(await manager.findBy(Conversation, { id: In([...ids]) }), ids),
+      byId(await findByIds(dataSource, Conversation, ids), ids),
     ),
 
     message: new DataLoader<number, Message | null>(async (ids) =>
-      byId(await manager.findBy(Message, { id: In([...ids]) }), ids),
+      byId(await findByIds(dataSource, Message, ids), ids),
     ),
 
     /** Whether the viewer is a member of each conversation now: the authorization check. */
     isMember: new DataLoader<number, boolean>(async (conversationIds) => {
       if (viewer === null) return conversationIds.map(() => false);
-      const rows = await manager.find(Membership, {
-        select: { conversationId: true },
-        where: { userId: viewer.id, conversationId: In([...conversationIds]) },
-      });
-      const found = new Set(rows.map((row) => row.conversationId));
+      const list = inList(conversationIds);
+      const { rows } = await execute(
+        manager,
+        `SELECT conversationId FROM ${dataSource.driver.escape('memberships')} WHERE userId = ? AND conversationId IN (${list.placeholders})`,
+        [viewer.id, ...list.params],
+      );
+      const found = new Set(rows.map((row) => Number(row.conversationId)));
       return conversationIds.map((id) => found.has(id));
     }),
 

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
-import { type GenerationState, Message, MessageEvent, Reaction, User } from './entities/index.js';
+import { type GenerationState, Message, MessageEvent, Reaction } from './entities/index.js';
 import { claimAttachments } from './attachments.js';
 import { claimEventPosition, claimPositions, insertMessageEvent } from './eventLog.js';
 import { forgetMentions, recordMentions, replaceMentions } from './mentions.js';
@@ -390,74 +390,4 @@ export async function setReaction(
     else await manager.delete(Reaction, { messageId, userId, emoji });
     return true;
   });
-}
-
-export type MessagePageRequest = {
-  conversationId: number;
-  /** Oldest first after `afterId`, or newest first before `beforeId` (then reversed by the caller). */
-  direction: 'forward' | 'backward';
-  afterId: number | null;
-  beforeId: number | null;
-  limit: number;
-};
-
-/**
- * The (conversationId, id) index, named because MariaDB otherwise reads it by
- * conversationId alone and walks the whole conversation down to the cursor:
- * 0.6 s instead of 0.5 ms for a page deep in a million messages. Only MySQL
- * takes the hint; SQLite plans the range on its own.
- */
-const HISTORY_INDEX = 'IDX_messages_conversation_id';
-
-/**
- * One keyset page of a conversation's history, in the order it was read, with
- * the senders. The page's ids come from the index alone (MariaDB honours the
- * hint only for a query the index covers), then the rows by primary key, the
- * senders joined in the same query.
- */
-export async function readMessages(
-  dataSource: DataSource,
-  request: MessagePageRequest,
-): Promise<{ messages: Message[]; senders: User[] }> {
-  const query = dataSource.manager
-    .createQueryBuilder(Message, 'message')
-    .useIndex(HISTORY_INDEX)
-    .select('message.id', 'id')
-    .where('message.conversationId = :conversationId', { conversationId: request.conversationId })
-    .orderBy('message.id', request.direction === 'forward' ? 'ASC' : 'DESC')
-    .limit(request.limit);
-  if (request.afterId !== null) query.andWhere('message.id > :afterId', { afterId: request.afterId });
-  if (request.beforeId !== null) query.andWhere('message.id < :beforeId', { beforeId: request.beforeId });
-  const ids = (await query.getRawMany<{ id: number | string }>()).map((row) => Number(row.id));
-  if (ids.length === 0) return { messages: [], senders: [] };
-  const rows: (Message & { sender?: User })[] = await dataSource.manager
-    .createQueryBuilder(Message, 'message')
-    .leftJoinAndMapOne('message.sender', User, 'sender', 'sender.id = message.senderId')
-    .where('message.id IN (:...ids)', { ids })
-    .getMany();
-  const senders = new Map<number, User>();
-  for (const row of rows) {
-    if (row.sender) senders.set(row.sender.id, row.sender);
-    delete row.sender;
-  }
-  const byId = new Map(rows.map((row) => [row.id, row as Message]));
-  return { messages: ids.map((id) => byId.get(id)!), senders: [...senders.values()] };
-}
-
-/** Whether the conversation has a message at `id` or on the given side of it (for exact pageInfo). */
-export async function hasMessageBeyond(
-  dataSource: DataSource,
-  conversationId: number,
-  id: number,
-  side: 'atOrBefore' | 'atOrAfter',
-): Promise<boolean> {
-  const row = await dataSource.manager
-    .createQueryBuilder(Message, 'message')
-    .useIndex(HISTORY_INDEX)
-    .select('message.id')
-    .where('message.conversationId = :conversationId', { conversationId })
-    .andWhere(side === 'atOrBefore' ? 'message.id <= :id' : 'message.id >= :id', { id })
-    .limit(1)
-    .getOne();
-  return row !== null;
 }

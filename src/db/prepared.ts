@@ -6,7 +6,7 @@
 // building and result mapping (about a sixth of a send's CPU in the profiles,
 // docs/benchmarks.md) and the server's parsing of each statement.
 import { LRUCache } from 'lru-cache';
-import type { DataSource, EntityManager, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 
 /** Prepared statements kept per connection: the send path's statements for the usual batch sizes. */
 export const MAX_PREPARED_STATEMENTS = 128;
@@ -81,38 +81,77 @@ export async function execute(manager: EntityManager, sql: string, params: unkno
   });
 }
 
-/** Per entity: the start of its SELECT, every column by name, as TypeORM's find reads them. */
-const selectHeads = new WeakMap<EntityMetadata, string>();
+type EntityClass<T> = new () => T;
 
 /**
- * The rows of `entity` that `tail` selects (`WHERE …`, `ORDER BY …`, on its
- * columns, `?` parameters), as entities: a prepared statement, each value
- * converted by TypeORM's own driver (dates, booleans, transformers) as its
- * `find` would. For the feed's reads, which run once per batch of events on
- * every instance with subscribers.
+ * The entity's columns for a SELECT, each as `${alias}_${column}` (the prefix
+ * `hydrate` takes), or as itself without an alias.
  */
-export async function selectEntities<T extends ObjectLiteral>(
+export function selectColumns(dataSource: DataSource, target: EntityClass<object>, alias?: string): string {
+  const escape = (name: string) => dataSource.driver.escape(name);
+  return dataSource
+    .getMetadata(target)
+    .columns.map((column) =>
+      alias === undefined
+        ? escape(column.databaseName)
+        : `${alias}.${escape(column.databaseName)} AS ${escape(`${alias}_${column.databaseName}`)}`,
+    )
+    .join(', ');
+}
+
+/**
+ * An entity from a row `execute` returned, each column converted as TypeORM
+ * converts its own results (dates, booleans, transformers); `prefix` picks the
+ * columns of one table of a join, as `selectColumns` names them.
+ */
+export function hydrate<T extends object>(
+  dataSource: DataSource,
+  target: EntityClass<T>,
+  row: Record<string, unknown>,
+  prefix = '',
+): T {
+  const entity = new target();
+  for (const column of dataSource.getMetadata(target).columns) {
+    const value = dataSource.driver.prepareHydratedValue(row[`${prefix}${column.databaseName}`], column);
+    (entity as Record<string, unknown>)[column.propertyName] = value;
+  }
+  return entity;
+}
+
+/** The entities with these ids (a primary key named `id`), in no particular order: what the per-request loaders fetch. */
+export async function findByIds<T extends object>(
+  dataSource: DataSource,
+  target: EntityClass<T>,
+  ids: readonly number[],
+): Promise<T[]> {
+  const list = inList(ids);
+  return selectEntities(dataSource.manager, target, `WHERE id IN (${list.placeholders})`, list.params);
+}
+
+/** Per entity: the start of its SELECT, every column by name. */
+const selectHeads = new WeakMap<EntityClass<object>, string>();
+
+/**
+ * The rows of `target` that `tail` selects (`WHERE …`, `ORDER BY …`, on its
+ * columns, `?` parameters), as entities (`hydrate`): a prepared statement.
+ * For the feed's reads, which run once per batch of events on every instance
+ * with subscribers, and the per-request loaders.
+ */
+export async function selectEntities<T extends object>(
   manager: EntityManager,
-  entity: EntityTarget<T>,
+  target: EntityClass<T>,
   tail: string,
   params: unknown[],
 ): Promise<T[]> {
   const dataSource = manager.connection;
-  const metadata = dataSource.getMetadata(entity);
-  let head = selectHeads.get(metadata);
+  let head = selectHeads.get(target);
   if (head === undefined) {
-    const escape = (name: string) => dataSource.driver.escape(name);
-    const columns = metadata.columns.map((column) => escape(column.databaseName)).join(', ');
-    selectHeads.set(metadata, (head = `SELECT ${columns} FROM ${escape(metadata.tableName)} `));
+    const { tableName } = dataSource.getMetadata(target);
+    head = `SELECT ${selectColumns(dataSource, target)} FROM ${dataSource.driver.escape(tableName)} `;
+    selectHeads.set(target, head);
   }
   const { rows } = await execute(manager, head + tail, params);
-  return rows.map((row) => {
-    const hydrated = metadata.create() as T;
-    for (const column of metadata.columns) {
-      column.setEntityValue(hydrated, dataSource.driver.prepareHydratedValue(row[column.databaseName], column));
-    }
-    return hydrated;
-  });
+  return rows.map((row) => hydrate(dataSource, target, row));
 }
 
 /**

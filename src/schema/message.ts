@@ -1,13 +1,6 @@
 import { Message } from '../db/entities/index.js';
-import { currentEventPosition } from '../db/eventLog.js';
-import {
-  editMessageBody,
-  hasMessageBeyond,
-  readMessages,
-  setReaction,
-  softDeleteMessage,
-  storeMessage,
-} from '../db/messages.js';
+import { readMessagePage } from '../db/history.js';
+import { editMessageBody, setReaction, softDeleteMessage, storeMessage } from '../db/messages.js';
 import { uploadsToClaim } from '../attachments/claim.js';
 import { AttachmentClaimError } from '../db/attachments.js';
 import { badUserInput, conflict, forbidden, notFound } from '../errors.js';
@@ -102,37 +95,27 @@ const MESSAGE_CURSOR = 'message';
 const messageCursor = (message: Message) => encodeCursor(MESSAGE_CURSOR, message.id);
 
 /**
- * One page of a conversation's history the caller is a member of (the
- * membership check may still be running: it goes alongside the first read).
- * Independent reads run side by side, two round trips fewer than one by one.
+ * One page of a conversation's history, with exact pageInfo and its eventCursor,
+ * in one statement (db/history.ts). The caller checks membership: Query.messages
+ * alongside this read, and no edge is returned before that check passed.
  */
-async function messagePage(context: Context, conversation: number | Promise<number>, args: PageArgs) {
+async function messagePage(context: Context, conversationId: number, args: PageArgs) {
   const request = parsePageArgs(args);
   const afterId = request.after === null ? null : decodeNumericCursor(MESSAGE_CURSOR, request.after, 'after');
   const beforeId = request.before === null ? null : decodeNumericCursor(MESSAGE_CURSOR, request.before, 'before');
-  // Read the event position before the page, so the page reflects at least everything up to it.
-  const [position, conversationId] = await Promise.all([currentEventPosition(context.dataSource), conversation]);
-  // Exact pageInfo: whether anything lies beyond the cursor the page started from.
-  const startBound = request.direction === 'forward' ? afterId : beforeId;
-  const [{ messages: rows, senders }, beyondStart] = await Promise.all([
-    readMessages(context.dataSource, {
-      conversationId,
-      direction: request.direction,
-      afterId,
-      beforeId,
-      limit: request.limit + 1,
-    }),
-    startBound !== null &&
-      hasMessageBeyond(
-        context.dataSource,
-        conversationId,
-        startBound,
-        request.direction === 'forward' ? 'atOrBefore' : 'atOrAfter',
-      ),
-  ]);
-  for (const message of rows) context.loaders.message.prime(message.id, message);
-  for (const sender of senders) context.loaders.user.prime(sender.id, sender);
-  return { ...toConnection(rows, request, messageCursor, beyondStart), eventCursor: eventCursor(position) };
+  const page = await readMessagePage(context.dataSource, {
+    conversationId,
+    direction: request.direction,
+    afterId,
+    beforeId,
+    limit: request.limit + 1,
+  });
+  for (const message of page.messages) context.loaders.message.prime(message.id, message);
+  for (const sender of page.senders) context.loaders.user.prime(sender.id, sender);
+  return {
+    ...toConnection(page.messages, request, messageCursor, page.beyondStart),
+    eventCursor: eventCursor(page.position),
+  };
 }
 
 builder.objectFields(ConversationRef, (t) => ({
@@ -187,7 +170,14 @@ builder.queryFields((t) => ({
       before: t.arg.string(),
     },
     resolve: async (_root, args, context) => {
-      return messagePage(context, requireMemberConversationId(context, String(args.conversationId)), args);
+      const conversationId = decodeId('Conversation', String(args.conversationId));
+      if (conversationId === null) throw notFound('Conversation');
+      // Side by side, one round trip instead of two; the page is returned only once the check passed.
+      const [, page] = await Promise.all([
+        requireMemberConversationId(context, String(args.conversationId)),
+        messagePage(context, conversationId, args),
+      ]);
+      return page;
     },
   }),
 }));

@@ -29,6 +29,19 @@
 // Every execution gets a fresh context (fresh loaders), so each event is
 // resolved from current data.
 //
+// Delivery without an iterator per subscriber. A subscriber whose context
+// carries a `resultSink` (a WebSocket subscription) and whose stream is an
+// EventQueue takes each event as the feed pushes it (EventQueue.consumeWith)
+// and hands the result straight to the sink: synchronously, in the feed's own
+// loop, once the shared execution is done, instead of through one promise per
+// layer of async iterators (queue, this map, envelop's hooks, the socket's
+// loop) per subscriber per event. Only results without errors go that way:
+// the one envelop hook that acts on each result here (Yoga's error masking)
+// changes only errors. The first result with errors, and every one after it
+// (so the order holds), goes through the returned iterator as before, where
+// envelop's hooks see it. The iterator still carries the stream's end and its
+// failure (overflow, a replay's error) for the same reason.
+//
 // Hand-written because no envelop or Yoga plugin shares executions between
 // subscribers; it swaps only the subscribe function, so every other plugin's
 // hooks (error masking, codes) still see each subscriber's results.
@@ -45,9 +58,16 @@ import {
   visit,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { EventQueue, type QueueConsumer } from './eventQueue.js';
 
 type Viewer = { readonly id: number };
-type ViewerContext = { viewer: Viewer | null };
+type ViewerContext = { viewer: Viewer | null; resultSink?: ResultSink };
+
+/** Where a subscriber's results go without an iterator (see above). */
+export type ResultSink = {
+  /** Sends one result (it has no errors); false once nothing more can be sent: the subscription ends then. */
+  push(result: ExecutionResult): boolean;
+};
 
 export type SharedExecutionOptions<C extends ViewerContext> = {
   /**
@@ -84,6 +104,8 @@ export function useSharedSubscriptionExecution<C extends ViewerContext>(options:
           shareKey: shareKeyOf(args),
           viewerSpecific: false,
         };
+        const sink = (args.contextValue as C).resultSink;
+        if (sink && source instanceof EventQueue) return new SunkResults(source, subscription, sink);
         return mapAsyncIterator(source, (event: unknown) => executeEvent(event, subscription));
       });
     },
@@ -116,6 +138,99 @@ function executeEvent<C extends ViewerContext>(
   return shared.done
     ? sharedResult(shared.done, executions, event, subscription)
     : shared.running.then((execution) => sharedResult(execution, executions, event, subscription));
+}
+
+const DONE: IteratorResult<ExecutionResult> = { value: undefined, done: true };
+
+/**
+ * A subscription whose results go to its sink as its events arrive; as an
+ * iterator it yields only what must pass envelop's hooks (results with
+ * errors, and everything after the first), then the end or the failure.
+ */
+class SunkResults<C extends ViewerContext> implements QueueConsumer<unknown>, AsyncIterableIterator<ExecutionResult> {
+  /** Results still go to the sink; false once one had errors: from then on, next() reads the queue. */
+  private sinking = true;
+  /** Results flow once the subscriber first asks (as they would through an iterator): until then it is not serving them. */
+  private started = false;
+  /** A result for next() to hand out, taken before anyone asked. */
+  private held: ExecutionResult | null = null;
+  private ended: { failure: Error | null } | null = null;
+  private resolveWaiting: ((result: IteratorResult<ExecutionResult>) => void) | null = null;
+  private rejectWaiting: ((error: Error) => void) | null = null;
+
+  constructor(
+    private readonly source: EventQueue<unknown>,
+    private readonly subscription: Subscription<C>,
+    private readonly sink: ResultSink,
+  ) {}
+
+  push(event: unknown): void | Promise<void> {
+    const result = executeEvent(event, this.subscription);
+    if (!(result instanceof Promise)) return this.take(result);
+    return result.then(
+      (settled) => this.take(settled),
+      (error: unknown) => this.end(error instanceof Error ? error : new Error(String(error)), true),
+    );
+  }
+
+  end(failure: Error | null, stopSource = false): void {
+    if (this.ended || !this.sinking) return;
+    this.ended = { failure };
+    if (stopSource) void this.source.return();
+    const { resolveWaiting, rejectWaiting } = this;
+    this.resolveWaiting = this.rejectWaiting = null;
+    if (failure) rejectWaiting?.(failure);
+    else resolveWaiting?.(DONE);
+  }
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.held) {
+      const value = this.held;
+      this.held = null;
+      return Promise.resolve({ value, done: false });
+    }
+    if (!this.sinking) {
+      return this.source
+        .next()
+        .then(async (step) =>
+          step.done ? DONE : { value: await executeEvent(step.value, this.subscription), done: false },
+        );
+    }
+    if (this.ended) return this.ended.failure ? Promise.reject(this.ended.failure) : Promise.resolve(DONE);
+    const waiting = new Promise<IteratorResult<ExecutionResult>>((resolve, reject) => {
+      this.resolveWaiting = resolve;
+      this.rejectWaiting = reject;
+    });
+    if (!this.started) {
+      this.started = true;
+      this.source.consumeWith(this); // takes what queued meanwhile, which may settle `waiting`
+    }
+    return waiting;
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult>> {
+    this.end(null, true);
+    return this.source.return().then(() => DONE);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ExecutionResult> {
+    return this;
+  }
+
+  private take(result: ExecutionResult): void {
+    if (this.ended) return;
+    if (this.sinking && !result.errors) {
+      if (!this.sink.push(result)) this.end(null, true);
+      return;
+    }
+    // Through the iterator from here on (see the opening comment).
+    this.sinking = false;
+    this.source.consumeWith(null);
+    const resolve = this.resolveWaiting;
+    this.resolveWaiting = this.rejectWaiting = null;
+    if (resolve) resolve({ value: result, done: false });
+    else this.held = result;
+  }
 }
 
 /** The shared result, unless it read another viewer: then this subscriber's own. */

@@ -4,10 +4,16 @@
 // loop per frame was most of a delivery's cost under graphql-ws. A reader
 // that falls behind shows in bufferedAmount instead, and is closed (1013; it
 // resumes from its cursor).
+//
+// A subscription's results reach deliver through its SubscriptionSink, which
+// the shared execution calls directly as the feed hands out each event
+// (realtime/sharedExecution.ts), or, for what must pass envelop's hooks
+// first, the subscription's loop in protocol.ts.
 import type { ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import { tagErrorCodes } from '../errorCodes.js';
-import { nextFrame } from './frames.js';
+import type { ResultSink } from '../realtime/sharedExecution.js';
+import { nextFrame, nextFramePrefix } from './frames.js';
 import { CLOSE_SLOW_CONSUMER, MAX_BUFFERED_BYTES, closeSocket } from './limits.js';
 
 /** ws's send options for a text frame whose data is already a Buffer (one object for every send). */
@@ -28,4 +34,24 @@ export function deliver(socket: WebSocket, prefix: Buffer, result: ExecutionResu
   }
   socket.send(nextFrame(prefix, result), TEXT_FRAME);
   return true;
+}
+
+/** Where one subscription's results go: its socket, as `next` frames with its id. */
+export class SubscriptionSink implements ResultSink {
+  /** What goes before the payload in each of its frames (frames.ts). */
+  readonly prefix: Buffer;
+  /** Counts its deliveries, once the operation is known. */
+  counter: { inc(): void } | null = null;
+
+  constructor(
+    private readonly socket: WebSocket,
+    id: string,
+  ) {
+    this.prefix = nextFramePrefix(id);
+  }
+
+  push(result: ExecutionResult): boolean {
+    this.counter?.inc();
+    return deliver(this.socket, this.prefix, result);
+  }
 }

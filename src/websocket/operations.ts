@@ -8,6 +8,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { type Context, releaseLoaders } from '../context.js';
 import { tagErrorCodes } from '../errorCodes.js';
+import type { ResultSink } from '../realtime/sharedExecution.js';
 import { subscriptionStarts } from '../realtime/startLimit.js';
 
 export type Yoga = YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
@@ -19,6 +20,8 @@ export type SocketContextInput = {
   clientIp: string;
   disconnectSlowConsumer: () => void;
   renewSocketExpiry: (expiresAt: Date) => void;
+  /** Where a subscription's results go (realtime/sharedExecution.ts). */
+  resultSink: ResultSink;
 };
 
 type Run = (args: ExecutionArgs) => unknown;

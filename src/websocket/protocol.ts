@@ -26,15 +26,8 @@ import type { RawData, WebSocket } from 'ws';
 import type { Services } from '../context.js';
 import type { Logger } from '../logger.js';
 import { rootFieldOf } from '../metrics.js';
-import { deliver } from './delivery.js';
-import {
-  CONNECTION_ACK_FRAME,
-  completeFrame,
-  errorFrame,
-  nextFramePrefix,
-  parseClientFrame,
-  pongFrame,
-} from './frames.js';
+import { SubscriptionSink, deliver } from './delivery.js';
+import { CONNECTION_ACK_FRAME, completeFrame, errorFrame, parseClientFrame, pongFrame } from './frames.js';
 import { CONNECTION_INIT_TIMEOUT_MS, refuseOperation } from './limits.js';
 import { type Yoga, prepareOperation } from './operations.js';
 import {
@@ -163,6 +156,7 @@ class Connection implements SocketSession {
       return this.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
     }
     operations.set(id, null);
+    const sink = new SubscriptionSink(this.socket, id);
     let started: { results: AsyncIterableIterator<ExecutionResult>; operation: string } | null = null;
     try {
       const prepared =
@@ -173,6 +167,7 @@ class Connection implements SocketSession {
           clientIp: this.clientIp,
           disconnectSlowConsumer: slowConsumerCloser(this.socket),
           renewSocketExpiry: expiryRenewer(this),
+          resultSink: sink,
         }));
       if (Array.isArray(prepared)) {
         if (operations.has(id)) this.send(errorFrame(id, prepared));
@@ -181,7 +176,7 @@ class Connection implements SocketSession {
       const { args, run } = prepared as Exclude<typeof prepared, readonly GraphQLError[]>;
       const result = (await run(args)) as ExecutionResult | AsyncIterableIterator<ExecutionResult>;
       if (!(Symbol.asyncIterator in result)) {
-        if (operations.has(id)) deliver(this.socket, nextFramePrefix(id), result);
+        if (operations.has(id)) deliver(this.socket, sink.prefix, result);
         if (operations.has(id)) this.send(completeFrame(id));
       } else if (!operations.has(id)) {
         // Completed by the client while it started.
@@ -193,26 +188,32 @@ class Connection implements SocketSession {
     } finally {
       if (!started) operations.delete(id);
     }
-    if (started) this.stream(id, started.results, started.operation).catch((error: unknown) => this.fail(error));
+    if (started) {
+      this.stream(id, sink, started.results, started.operation).catch((error: unknown) => this.fail(error));
+    }
   }
 
   /**
-   * Delivers a subscription's results until it ends, the client completes it
-   * or the socket closes; then Complete, unless the client completed it or it
-   * ended with an error.
+   * Runs a subscription until it ends, the client completes it or the socket
+   * closes; then Complete, unless the client completed it or it ended with an
+   * error. Most results go to the sink without passing here (see
+   * realtime/sharedExecution.ts); the loop gets the rest, and the end.
    */
-  private async stream(id: string, results: AsyncIterableIterator<ExecutionResult>, operation: string): Promise<void> {
+  private async stream(
+    id: string,
+    sink: SubscriptionSink,
+    results: AsyncIterableIterator<ExecutionResult>,
+    operation: string,
+  ): Promise<void> {
     const { metrics } = this.server.services;
-    const prefix = nextFramePrefix(id);
-    const delivered = metrics.deliveries.labels({ operation });
+    sink.counter = metrics.deliveries.labels({ operation });
     metrics.subscriptions.inc({ operation });
     try {
       for await (const result of results) {
-        delivered.inc();
         // The socket is closing: end the stream now (which stops a replay)
         // rather than when the close completes, which waits for every frame
         // queued before it.
-        if (!deliver(this.socket, prefix, result)) break;
+        if (!sink.push(result)) break;
       }
     } catch (error) {
       const original = error instanceof Error ? error : new Error(String(error));

@@ -67,6 +67,15 @@ type ViewerContext = { viewer: Viewer | null; resultSink?: ResultSink };
 export type ResultSink = {
   /** Sends one result (it has no errors); false once nothing more can be sent: the subscription ends then. */
   push(result: ExecutionResult): boolean;
+  /**
+   * The results will come through push, once the subscriber calls
+   * `results.start()`; the returned iterator then has something only after
+   * `pull()` (a result with errors, the end, the failure), so the subscriber
+   * need not wait on it meanwhile: an idle subscription holds no pending
+   * promise through envelop's chain of iterators.
+   */
+  sunk(results: { start(): void }): void;
+  pull(): void;
 };
 
 export type SharedExecutionOptions<C extends ViewerContext> = {
@@ -145,7 +154,8 @@ const DONE: IteratorResult<ExecutionResult> = { value: undefined, done: true };
 /**
  * A subscription whose results go to its sink as its events arrive; as an
  * iterator it yields only what must pass envelop's hooks (results with
- * errors, and everything after the first), then the end or the failure.
+ * errors, and everything after the first), then the end or the failure, and
+ * tells the sink (pull) when it has one.
  */
 class SunkResults<C extends ViewerContext> implements QueueConsumer<unknown>, AsyncIterableIterator<ExecutionResult> {
   /** Results still go to the sink; false once one had errors: from then on, next() reads the queue. */
@@ -162,7 +172,16 @@ class SunkResults<C extends ViewerContext> implements QueueConsumer<unknown>, As
     private readonly source: EventQueue<unknown>,
     private readonly subscription: Subscription<C>,
     private readonly sink: ResultSink,
-  ) {}
+  ) {
+    sink.sunk(this);
+  }
+
+  /** The subscriber is ready for results: from here they flow as the queue takes events. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.source.consumeWith(this);
+  }
 
   push(event: unknown): void | Promise<void> {
     const result = executeEvent(event, this.subscription);
@@ -181,6 +200,7 @@ class SunkResults<C extends ViewerContext> implements QueueConsumer<unknown>, As
     this.resolveWaiting = this.rejectWaiting = null;
     if (failure) rejectWaiting?.(failure);
     else resolveWaiting?.(DONE);
+    if (!resolveWaiting) this.sink.pull();
   }
 
   next(): Promise<IteratorResult<ExecutionResult>> {
@@ -201,10 +221,7 @@ class SunkResults<C extends ViewerContext> implements QueueConsumer<unknown>, As
       this.resolveWaiting = resolve;
       this.rejectWaiting = reject;
     });
-    if (!this.started) {
-      this.started = true;
-      this.source.consumeWith(this); // takes what queued meanwhile, which may settle `waiting`
-    }
+    this.start(); // a subscriber reading before it started: takes what queued meanwhile, which may settle `waiting`
     return waiting;
   }
 
@@ -229,7 +246,10 @@ class SunkResults<C extends ViewerContext> implements QueueConsumer<unknown>, As
     const resolve = this.resolveWaiting;
     this.resolveWaiting = this.rejectWaiting = null;
     if (resolve) resolve({ value: result, done: false });
-    else this.held = result;
+    else {
+      this.held = result;
+      this.sink.pull();
+    }
   }
 }
 

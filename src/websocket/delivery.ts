@@ -36,16 +36,30 @@ export function deliver(socket: WebSocket, prefix: Buffer, result: ExecutionResu
   return true;
 }
 
-/** Where one subscription's results go: its socket, as `next` frames with its id. */
+/** Reads a running subscription's iterator until it ends (protocol.ts). */
+export type SubscriptionReader = { read(sink: SubscriptionSink): void };
+
+/**
+ * One subscription on a socket: where its results go (the socket, as `next`
+ * frames with its id), and its iterator, read only when there is something
+ * to read (see ResultSink in realtime/sharedExecution.ts).
+ */
 export class SubscriptionSink implements ResultSink {
   /** What goes before the payload in each of its frames (frames.ts). */
   readonly prefix: Buffer;
   /** Counts its deliveries, once the operation is known. */
   counter: { inc(): void } | null = null;
+  /** Once running: the subscription's results, as envelop hands them out, and its root field. */
+  results: AsyncIterator<ExecutionResult> | null = null;
+  operation = '';
+  /** The shared execution pushes the results; null: they come only through `results`. */
+  private pushed: { start(): void } | null = null;
+  private reader: SubscriptionReader | null = null;
+  private reading = false;
 
   constructor(
     private readonly socket: WebSocket,
-    id: string,
+    readonly id: string,
   ) {
     this.prefix = nextFramePrefix(id);
   }
@@ -53,5 +67,24 @@ export class SubscriptionSink implements ResultSink {
   push(result: ExecutionResult): boolean {
     this.counter?.inc();
     return deliver(this.socket, this.prefix, result);
+  }
+
+  sunk(results: { start(): void }): void {
+    this.pushed = results;
+  }
+
+  /** Runs the subscription: its results start flowing; `reader` reads `results` now, or once there is something in it. */
+  run(reader: SubscriptionReader, results: AsyncIterator<ExecutionResult>, operation: string): void {
+    this.reader = reader;
+    this.results = results;
+    this.operation = operation;
+    if (this.pushed) this.pushed.start();
+    else this.pull();
+  }
+
+  pull(): void {
+    if (!this.reader || this.reading) return; // not running yet, or read already
+    this.reading = true;
+    this.reader.read(this);
   }
 }

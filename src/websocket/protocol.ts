@@ -26,7 +26,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Services } from '../context.js';
 import type { Logger } from '../logger.js';
 import { rootFieldOf } from '../metrics.js';
-import { SubscriptionSink, deliver } from './delivery.js';
+import { SubscriptionSink, type SubscriptionReader, deliver } from './delivery.js';
 import { CONNECTION_ACK_FRAME, completeFrame, errorFrame, parseClientFrame, pongFrame } from './frames.js';
 import { CONNECTION_INIT_TIMEOUT_MS, refuseOperation } from './limits.js';
 import { type Yoga, prepareOperation } from './operations.js';
@@ -78,7 +78,7 @@ export function serveConnection(server: ProtocolServer, socket: WebSocket, clien
   socket.on('message', received);
 }
 
-class Connection implements SocketSession {
+class Connection implements SocketSession, SubscriptionReader {
   /** Names this socket's subscribe-rate bucket: a number unique in this process. */
   private readonly socketId = ++socketCount;
   private initReceived = false;
@@ -189,31 +189,39 @@ class Connection implements SocketSession {
       if (!started) operations.delete(id);
     }
     if (started) {
-      this.stream(id, sink, started.results, started.operation).catch((error: unknown) => this.fail(error));
+      const { metrics } = this.server.services;
+      sink.counter = metrics.deliveries.labels({ operation: started.operation });
+      metrics.subscriptions.inc({ operation: started.operation });
+      sink.run(this, started.results, started.operation);
     }
   }
 
+  read(sink: SubscriptionSink): void {
+    this.stream(sink).catch((error: unknown) => this.fail(error));
+  }
+
   /**
-   * Runs a subscription until it ends, the client completes it or the socket
-   * closes; then Complete, unless the client completed it or it ended with an
-   * error. Most results go to the sink without passing here (see
-   * realtime/sharedExecution.ts); the loop gets the rest, and the end.
+   * Reads a subscription's results until it ends, the client completes it or
+   * the socket closes; then Complete, unless the client completed it or it
+   * ended with an error. Most results go to the sink without passing here
+   * (realtime/sharedExecution.ts): the sink starts this loop only once the
+   * iterator has something (a result with errors, the end), so an idle
+   * subscription does not wait on it.
    */
-  private async stream(
-    id: string,
-    sink: SubscriptionSink,
-    results: AsyncIterableIterator<ExecutionResult>,
-    operation: string,
-  ): Promise<void> {
-    const { metrics } = this.server.services;
-    sink.counter = metrics.deliveries.labels({ operation });
-    metrics.subscriptions.inc({ operation });
+  private async stream(sink: SubscriptionSink): Promise<void> {
+    const { id, operation } = sink;
+    const results = sink.results!;
     try {
-      for await (const result of results) {
+      for (;;) {
+        const step = await results.next();
+        if (step.done) break;
         // The socket is closing: end the stream now (which stops a replay)
         // rather than when the close completes, which waits for every frame
         // queued before it.
-        if (!sink.push(result)) break;
+        if (!sink.push(step.value)) {
+          await results.return?.();
+          break;
+        }
       }
     } catch (error) {
       const original = error instanceof Error ? error : new Error(String(error));
@@ -222,7 +230,7 @@ class Connection implements SocketSession {
       }
       this.operations.delete(id);
     } finally {
-      metrics.subscriptions.dec({ operation });
+      this.server.services.metrics.subscriptions.dec({ operation });
     }
     if (this.operations.has(id)) this.send(completeFrame(id));
     this.operations.delete(id);

@@ -7,7 +7,11 @@ import type { ExecutionResult } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 import { EventQueue } from '../src/realtime/eventQueue.js';
-import { type ResultSink, useSharedSubscriptionExecution } from '../src/realtime/sharedExecution.js';
+import {
+  type PushedResults,
+  type ResultSink,
+  useSharedSubscriptionExecution,
+} from '../src/realtime/sharedExecution.js';
 
 type Tick = { n: number; fail?: boolean };
 type TestContext = { viewer: { readonly id: number } | null; resultSink?: ResultSink };
@@ -55,19 +59,29 @@ function setUp() {
   async function subscribe() {
     const pushed: unknown[] = [];
     let pulls = 0;
-    let started: { start(): void } | null = null;
+    let started: PushedResults | null = null;
     const sink: ResultSink = {
       push: (result) => (pushed.push(result.data), true),
       sunk: (results) => (started = results),
       pull: () => pulls++,
     };
     const { subscribe, contextFactory, parse, schema } = yoga.getEnveloped({ viewer: { id: 1 }, resultSink: sink });
-    const results = (await subscribe({
+    const args = {
       schema,
       document: parse('subscription { ticks { n checked } }'),
       contextValue: await contextFactory(),
-    })) as AsyncIterableIterator<ExecutionResult>;
-    return { results, pushed, pulls: () => pulls, start: () => started!.start(), queue: queues.at(-1)! };
+    };
+    const results = (await subscribe(args)) as AsyncIterableIterator<ExecutionResult>;
+    return {
+      results,
+      /** Subscribing again with the same sink: a fresh iterator over the same running results. */
+      again: async () => (await subscribe(args)) as AsyncIterableIterator<ExecutionResult>,
+      pushed,
+      pulls: () => pulls,
+      pushedResults: () => started as PushedResults | null,
+      start: () => started!.start(),
+      queue: queues.at(-1)!,
+    };
   }
   return { subscribe };
 }
@@ -131,5 +145,34 @@ describe('results pushed to a sink', () => {
     expect(subscriber.pushed).toEqual([{ ticks: { n: 1, checked: 1 } }]);
     expect(subscriber.pulls()).toBe(1);
     await expect(subscriber.results.next()).rejects.toMatchObject({ message: 'Unexpected error.' });
+  });
+
+  it('subscribing again with the same sink reads the running results through envelop’s hooks, and starts no new stream', async () => {
+    const { subscribe } = setUp();
+    const subscriber = await subscribe();
+    subscriber.start();
+    subscriber.queue.push({ n: 1 });
+    await settle();
+    const again = await subscriber.again();
+    subscriber.queue.push({ n: 2, fail: true });
+    subscriber.queue.fail(new Error('internal detail: connection refused'));
+    await settle();
+    expect(subscriber.pushed).toEqual([{ ticks: { n: 1, checked: 1 } }]);
+    expect(subscriber.pushedResults()!.endedPlainly()).toBe(false);
+    const failed = (await again.next()).value as ExecutionResult;
+    expect(JSON.parse(JSON.stringify(failed.errors))).toEqual([
+      expect.objectContaining({ message: 'Unexpected error.' }),
+    ]);
+    await expect(again.next()).rejects.toMatchObject({ message: 'Unexpected error.' });
+  });
+
+  it('a plain end needs no new iterator', async () => {
+    const { subscribe } = setUp();
+    const subscriber = await subscribe();
+    subscriber.start();
+    expect(subscriber.pushedResults()!.endedPlainly()).toBe(false);
+    await subscriber.pushedResults()!.return();
+    expect(subscriber.pulls()).toBe(1);
+    expect(subscriber.pushedResults()!.endedPlainly()).toBe(true);
   });
 });

@@ -42,6 +42,15 @@
 // envelop's hooks see it. The iterator still carries the stream's end and its
 // failure (overflow, a replay's error) for the same reason.
 //
+// Envelop's chain of iterators around a stream keeps about 2.5 KB per
+// subscription (its hooks' closures and arrays, the context), for the
+// subscription's life, though a pushed subscription needs it only for such
+// results and for a failure. So the subscriber may let it go and, when the
+// sink is told there is something to read (pull), subscribe again with the
+// same arguments and sink: the subscribe function then hands envelop the
+// subscription's running results (no new stream), and envelop wraps them in
+// a fresh chain of its hooks.
+//
 // Hand-written because no envelop or Yoga plugin shares executions between
 // subscribers; it swaps only the subscribe function, so every other plugin's
 // hooks (error masking, codes) still see each subscriber's results.
@@ -63,6 +72,16 @@ import { EventQueue, type QueueConsumer } from './eventQueue.js';
 type Viewer = { readonly id: number };
 type ViewerContext = { viewer: Viewer | null; resultSink?: ResultSink };
 
+/** A subscription's results as they are pushed to its sink. */
+export type PushedResults = {
+  /** The subscriber is ready for results: they flow from here. */
+  start(): void;
+  /** Stops the subscription (the client completed it, the socket closed). */
+  return(): Promise<unknown>;
+  /** It ended without a failure and nothing is left to read: no need to subscribe again to learn that. */
+  endedPlainly(): boolean;
+};
+
 /** Where a subscriber's results go without an iterator (see above). */
 export type ResultSink = {
   /** Sends one result (it has no errors); false once nothing more can be sent: the subscription ends then. */
@@ -74,7 +93,7 @@ export type ResultSink = {
    * need not wait on it meanwhile: an idle subscription holds no pending
    * promise through envelop's chain of iterators.
    */
-  sunk(results: { start(): void }): void;
+  sunk(results: PushedResults): void;
   pull(): void;
 };
 
@@ -105,6 +124,9 @@ export function useSharedSubscriptionExecution<C extends ViewerContext>(options:
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args) => {
+        const sink = (args.contextValue as C).resultSink;
+        const running = sink && pushedTo.get(sink);
+        if (running) return running; // subscribed again to read what is left (see above)
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in source)) return source; // errors: the stream did not start
         const subscription: Subscription<C> = {
@@ -113,7 +135,6 @@ export function useSharedSubscriptionExecution<C extends ViewerContext>(options:
           shareKey: shareKeyOf(args),
           viewerSpecific: false,
         };
-        const sink = (args.contextValue as C).resultSink;
         if (sink && source instanceof EventQueue) return new SunkResults(source, subscription, sink);
         return mapAsyncIterator(source, (event: unknown) => executeEvent(event, subscription));
       });
@@ -151,13 +172,18 @@ function executeEvent<C extends ViewerContext>(
 
 const DONE: IteratorResult<ExecutionResult> = { value: undefined, done: true };
 
+/** Each sink's running results, for a subscriber that subscribes again to read them (see above). */
+const pushedTo = new WeakMap<ResultSink, SunkResults<ViewerContext>>();
+
 /**
  * A subscription whose results go to its sink as its events arrive; as an
  * iterator it yields only what must pass envelop's hooks (results with
  * errors, and everything after the first), then the end or the failure, and
  * tells the sink (pull) when it has one.
  */
-class SunkResults<C extends ViewerContext> implements QueueConsumer<unknown>, AsyncIterableIterator<ExecutionResult> {
+class SunkResults<C extends ViewerContext>
+  implements QueueConsumer<unknown>, AsyncIterableIterator<ExecutionResult>, PushedResults
+{
   /** Results still go to the sink; false once one had errors: from then on, next() reads the queue. */
   private sinking = true;
   /** Results flow once the subscriber first asks (as they would through an iterator): until then it is not serving them. */
@@ -173,7 +199,12 @@ class SunkResults<C extends ViewerContext> implements QueueConsumer<unknown>, As
     private readonly subscription: Subscription<C>,
     private readonly sink: ResultSink,
   ) {
+    pushedTo.set(sink, this as SunkResults<ViewerContext>);
     sink.sunk(this);
+  }
+
+  endedPlainly(): boolean {
+    return this.sinking && this.ended !== null && this.ended.failure === null;
   }
 
   /** The subscriber is ready for results: from here they flow as the queue takes events. */

@@ -20,7 +20,7 @@
 //
 // A class with shared listeners rather than closures: there is one per
 // socket, for the socket's life, and what each keeps is kept 10,000 times.
-import { type ExecutionResult, GraphQLError } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
 import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, type Message, MessageType, type SubscribePayload } from 'graphql-ws';
 import type { RawData, WebSocket } from 'ws';
 import type { Services } from '../context.js';
@@ -46,8 +46,8 @@ export type ProtocolServer = {
   logger: Logger;
 };
 
-/** A running operation: its stream once a subscription has started, null until then (and for single results). */
-type Running = AsyncIterator<ExecutionResult> | null;
+/** A running operation: its stream once a subscription has started (envelop's, or its pushed results), null until then (and for single results). */
+type Running = { return?(): Promise<unknown> } | null;
 
 const connections = new WeakMap<WebSocket, Connection>();
 let socketCount = 0;
@@ -157,7 +157,12 @@ class Connection implements SocketSession, SubscriptionReader {
     }
     operations.set(id, null);
     const sink = new SubscriptionSink(this.socket, id);
-    let started: { results: AsyncIterableIterator<ExecutionResult>; operation: string } | null = null;
+    let started: {
+      results: AsyncIterableIterator<ExecutionResult>;
+      operation: string;
+      args: ExecutionArgs;
+      run: (args: ExecutionArgs) => unknown;
+    } | null = null;
     try {
       const prepared =
         refuseOperation(this.server.services, this.socketId, operations.size) ??
@@ -182,8 +187,9 @@ class Connection implements SocketSession, SubscriptionReader {
         // Completed by the client while it started.
         void result.return?.();
       } else {
-        operations.set(id, result);
-        started = { results: result, operation: rootFieldOf(args.document, args.operationName) };
+        // Pushed results are stopped directly: envelop's iterator is not kept (see SubscriptionSink).
+        operations.set(id, sink.pushed ?? result);
+        started = { results: result, operation: rootFieldOf(args.document, args.operationName), args, run };
       }
     } finally {
       if (!started) operations.delete(id);
@@ -192,7 +198,7 @@ class Connection implements SocketSession, SubscriptionReader {
       const { metrics } = this.server.services;
       sink.counter = metrics.deliveries.labels({ operation: started.operation });
       metrics.subscriptions.inc({ operation: started.operation });
-      sink.run(this, started.results, started.operation);
+      sink.run(this, started.results, started.operation, started.args, started.run);
     }
   }
 
@@ -210,9 +216,9 @@ class Connection implements SocketSession, SubscriptionReader {
    */
   private async stream(sink: SubscriptionSink): Promise<void> {
     const { id, operation } = sink;
-    const results = sink.results!;
     try {
-      for (;;) {
+      const results = await sink.rest();
+      while (results) {
         const step = await results.next();
         if (step.done) break;
         // The socket is closing: end the stream now (which stops a replay)

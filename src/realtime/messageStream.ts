@@ -18,6 +18,28 @@ export type MessageStreamOptions = {
   onOverflow?: () => void;
 };
 
+/**
+ * The log's committed position for streams starting live, one read shared by
+ * every stream that began listening before it was sent: it was read after
+ * each of them listened, which is all startLive needs. A reconnect storm of
+ * thousands of starts then makes a read per turn of the event loop rather
+ * than one each (with its query building and the garbage it leaves, which
+ * the heap keeps growing into while the starts last).
+ */
+const nextPositionReads = new WeakMap<DataSource, Promise<number>>();
+
+function startingPosition(dataSource: DataSource): Promise<number> {
+  let read = nextPositionReads.get(dataSource);
+  if (!read) {
+    read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      nextPositionReads.delete(dataSource); // streams listening from here on take the next read
+      return currentEventPosition(dataSource);
+    });
+    nextPositionReads.set(dataSource, read);
+  }
+  return read;
+}
+
 /** Resolves once the stream has its starting point: at once with `after`, after one query without. */
 export async function openMessageStream(
   dataSource: DataSource,
@@ -104,7 +126,7 @@ class MessageStream implements FeedListener {
    */
   async startLive(dataSource: DataSource): Promise<void> {
     try {
-      this.cursor = await currentEventPosition(dataSource);
+      this.cursor = await startingPosition(dataSource);
     } catch (error) {
       this.queue.return(); // stops listening
       throw error;

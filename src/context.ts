@@ -12,6 +12,7 @@ import type { PushService } from './push/index.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rateLimit.js';
 import type { Realtime } from './realtime/index.js';
+import type { ResultSink } from './realtime/sharedExecution.js';
 
 /** What the app builds once at start and every request shares. */
 export type Services = {
@@ -44,6 +45,8 @@ export type Context = Services & {
   disconnectSlowConsumer?: () => void;
   /** On a WebSocket: the socket goes on under a refreshed token's expiry (refreshToken). */
   renewSocketExpiry?: (expiresAt: Date) => void;
+  /** On a WebSocket: where a subscription's results go without an iterator (realtime/sharedExecution.ts). */
+  resultSink?: ResultSink;
   /** The files of a multipart request, by the token in their File variables. */
   uploads?: StagedUploads;
 };
@@ -74,12 +77,14 @@ export function createSocketContext(
     clientIp,
     disconnectSlowConsumer,
     renewSocketExpiry,
+    resultSink,
   }: {
     viewerId: number;
     sessionId: string;
     clientIp: string;
     disconnectSlowConsumer: () => void;
     renewSocketExpiry: (expiresAt: Date) => void;
+    resultSink: ResultSink;
   },
 ): Context {
   const viewer = { id: viewerId };
@@ -91,6 +96,7 @@ export function createSocketContext(
     clientIp,
     disconnectSlowConsumer,
     renewSocketExpiry,
+    resultSink,
   };
 }
 

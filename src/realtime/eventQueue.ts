@@ -1,13 +1,30 @@
 // A bounded async queue feeding one subscription. Hand-written because the
 // overflow policy matters here: a consumer that falls `limit` events behind is
 // cut off (it resumes from its cursor on reconnect) instead of growing memory.
+//
+// It is read either as an async iterator, or by a consumer that takes each
+// item synchronously as it is pushed (consumeWith): a WebSocket subscription's
+// results go to the socket that way (realtime/sharedExecution.ts), with no
+// promise per event. Items queue only while that consumer is busy (waiting
+// for an execution), so the limit and whenBelow mean the same either way.
 
 export class QueueOverflowError extends Error {
   override name = 'QueueOverflowError';
 }
 
+/** Takes the queue's items as they are pushed, in order. */
+export type QueueConsumer<T> = {
+  /** Takes one item; a promise while it is busy with it (items queue until it settles; it must not reject). */
+  push(item: T): void | Promise<void>;
+  /** The queue closed and everything before was taken: with the failure it ended with, if any. */
+  end(failure: Error | null): void;
+};
+
 export class EventQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = [];
+  private consumer: QueueConsumer<T> | null = null;
+  /** The consumer is busy with an item: later ones queue. */
+  private busy = false;
   // A waiting consumer's promise, settled through these two. Two fields rather
   // than one object: one is made per event per subscriber, and outlives young GC.
   private resolveWaiting: ((result: IteratorResult<T>) => void) | null = null;
@@ -28,7 +45,9 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
 
   push(item: T): void {
     if (this.closed) return;
-    if (this.resolveWaiting) {
+    if (this.consumer && !this.busy && this.items.length === 0) {
+      this.consume(this.consumer, item);
+    } else if (this.resolveWaiting) {
       const resolve = this.resolveWaiting;
       this.resolveWaiting = this.rejectWaiting = null;
       resolve({ value: item, done: false });
@@ -38,6 +57,16 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     } else {
       this.items.push(item);
     }
+  }
+
+  /**
+   * Hands every item, queued ones first, to `consumer` as it comes instead of
+   * to next(); null goes back to next() (the consumer may do that from its
+   * push: later items then wait for next()).
+   */
+  consumeWith(consumer: QueueConsumer<T> | null): void {
+    this.consumer = consumer;
+    if (consumer && !this.busy) this.resume();
   }
 
   /** Ends the stream with an error after what is already queued. */
@@ -78,10 +107,33 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
+  private consume(consumer: QueueConsumer<T>, item: T): void {
+    const busy = consumer.push(item);
+    if (busy) {
+      this.busy = true;
+      void busy.then(() => {
+        this.busy = false;
+        this.resume();
+      });
+    }
+  }
+
+  /** The consumer is free: hands it what queued meanwhile, then the end once closed and drained. */
+  private resume(): void {
+    let taken = false;
+    while (this.consumer && !this.busy && this.items.length > 0) {
+      taken = true;
+      this.consume(this.consumer, this.items.shift()!);
+    }
+    if (taken) this.releaseSpaceWaiters();
+    if (this.closed && !this.busy && this.items.length === 0) this.consumer?.end(this.failure);
+  }
+
   private close(): void {
     if (this.closed) return;
     this.closed = true;
     this.onClose();
+    if (this.consumer && !this.busy && this.items.length === 0) this.consumer.end(this.failure);
     const { resolveWaiting, rejectWaiting } = this;
     this.resolveWaiting = this.rejectWaiting = null;
     if (this.failure) rejectWaiting?.(this.failure);

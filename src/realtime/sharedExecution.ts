@@ -29,6 +29,28 @@
 // Every execution gets a fresh context (fresh loaders), so each event is
 // resolved from current data.
 //
+// Delivery without an iterator per subscriber. A subscriber whose context
+// carries a `resultSink` (a WebSocket subscription) and whose stream is an
+// EventQueue takes each event as the feed pushes it (EventQueue.consumeWith)
+// and hands the result straight to the sink: synchronously, in the feed's own
+// loop, once the shared execution is done, instead of through one promise per
+// layer of async iterators (queue, this map, envelop's hooks, the socket's
+// loop) per subscriber per event. Only results without errors go that way:
+// the one envelop hook that acts on each result here (Yoga's error masking)
+// changes only errors. The first result with errors, and every one after it
+// (so the order holds), goes through the returned iterator as before, where
+// envelop's hooks see it. The iterator still carries the stream's end and its
+// failure (overflow, a replay's error) for the same reason.
+//
+// Envelop's chain of iterators around a stream keeps about 2.5 KB per
+// subscription (its hooks' closures and arrays, the context), for the
+// subscription's life, though a pushed subscription needs it only for such
+// results and for a failure. So the subscriber may let it go and, when the
+// sink is told there is something to read (pull), subscribe again with the
+// same arguments and sink: the subscribe function then hands envelop the
+// subscription's running results (no new stream), and envelop wraps them in
+// a fresh chain of its hooks.
+//
 // Hand-written because no envelop or Yoga plugin shares executions between
 // subscribers; it swaps only the subscribe function, so every other plugin's
 // hooks (error masking, codes) still see each subscriber's results.
@@ -45,9 +67,35 @@ import {
   visit,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { EventQueue, type QueueConsumer } from './eventQueue.js';
 
 type Viewer = { readonly id: number };
-type ViewerContext = { viewer: Viewer | null };
+type ViewerContext = { viewer: Viewer | null; resultSink?: ResultSink };
+
+/** A subscription's results as they are pushed to its sink. */
+export type PushedResults = {
+  /** The subscriber is ready for results: they flow from here. */
+  start(): void;
+  /** Stops the subscription (the client completed it, the socket closed). */
+  return(): Promise<unknown>;
+  /** It ended without a failure and nothing is left to read: no need to subscribe again to learn that. */
+  endedPlainly(): boolean;
+};
+
+/** Where a subscriber's results go without an iterator (see above). */
+export type ResultSink = {
+  /** Sends one result (it has no errors); false once nothing more can be sent: the subscription ends then. */
+  push(result: ExecutionResult): boolean;
+  /**
+   * The results will come through push, once the subscriber calls
+   * `results.start()`; the returned iterator then has something only after
+   * `pull()` (a result with errors, the end, the failure), so the subscriber
+   * need not wait on it meanwhile: an idle subscription holds no pending
+   * promise through envelop's chain of iterators.
+   */
+  sunk(results: PushedResults): void;
+  pull(): void;
+};
 
 export type SharedExecutionOptions<C extends ViewerContext> = {
   /**
@@ -76,6 +124,9 @@ export function useSharedSubscriptionExecution<C extends ViewerContext>(options:
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args) => {
+        const sink = (args.contextValue as C).resultSink;
+        const running = sink && pushedTo.get(sink);
+        if (running) return running; // subscribed again to read what is left (see above)
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in source)) return source; // errors: the stream did not start
         const subscription: Subscription<C> = {
@@ -84,6 +135,7 @@ export function useSharedSubscriptionExecution<C extends ViewerContext>(options:
           shareKey: shareKeyOf(args),
           viewerSpecific: false,
         };
+        if (sink && source instanceof EventQueue) return new SunkResults(source, subscription, sink);
         return mapAsyncIterator(source, (event: unknown) => executeEvent(event, subscription));
       });
     },
@@ -116,6 +168,120 @@ function executeEvent<C extends ViewerContext>(
   return shared.done
     ? sharedResult(shared.done, executions, event, subscription)
     : shared.running.then((execution) => sharedResult(execution, executions, event, subscription));
+}
+
+const DONE: IteratorResult<ExecutionResult> = { value: undefined, done: true };
+
+/** Each sink's running results, for a subscriber that subscribes again to read them (see above). */
+const pushedTo = new WeakMap<ResultSink, SunkResults<ViewerContext>>();
+
+/**
+ * A subscription whose results go to its sink as its events arrive; as an
+ * iterator it yields only what must pass envelop's hooks (results with
+ * errors, and everything after the first), then the end or the failure, and
+ * tells the sink (pull) when it has one.
+ */
+class SunkResults<C extends ViewerContext>
+  implements QueueConsumer<unknown>, AsyncIterableIterator<ExecutionResult>, PushedResults
+{
+  /** Results still go to the sink; false once one had errors: from then on, next() reads the queue. */
+  private sinking = true;
+  /** Results flow once the subscriber first asks (as they would through an iterator): until then it is not serving them. */
+  private started = false;
+  /** A result for next() to hand out, taken before anyone asked. */
+  private held: ExecutionResult | null = null;
+  private ended: { failure: Error | null } | null = null;
+  private resolveWaiting: ((result: IteratorResult<ExecutionResult>) => void) | null = null;
+  private rejectWaiting: ((error: Error) => void) | null = null;
+
+  constructor(
+    private readonly source: EventQueue<unknown>,
+    private readonly subscription: Subscription<C>,
+    private readonly sink: ResultSink,
+  ) {
+    pushedTo.set(sink, this as SunkResults<ViewerContext>);
+    sink.sunk(this);
+  }
+
+  endedPlainly(): boolean {
+    return this.sinking && this.ended !== null && this.ended.failure === null;
+  }
+
+  /** The subscriber is ready for results: from here they flow as the queue takes events. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.source.consumeWith(this);
+  }
+
+  push(event: unknown): void | Promise<void> {
+    const result = executeEvent(event, this.subscription);
+    if (!(result instanceof Promise)) return this.take(result);
+    return result.then(
+      (settled) => this.take(settled),
+      (error: unknown) => this.end(error instanceof Error ? error : new Error(String(error)), true),
+    );
+  }
+
+  end(failure: Error | null, stopSource = false): void {
+    if (this.ended || !this.sinking) return;
+    this.ended = { failure };
+    if (stopSource) void this.source.return();
+    const { resolveWaiting, rejectWaiting } = this;
+    this.resolveWaiting = this.rejectWaiting = null;
+    if (failure) rejectWaiting?.(failure);
+    else resolveWaiting?.(DONE);
+    if (!resolveWaiting) this.sink.pull();
+  }
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.held) {
+      const value = this.held;
+      this.held = null;
+      return Promise.resolve({ value, done: false });
+    }
+    if (!this.sinking) {
+      return this.source
+        .next()
+        .then(async (step) =>
+          step.done ? DONE : { value: await executeEvent(step.value, this.subscription), done: false },
+        );
+    }
+    if (this.ended) return this.ended.failure ? Promise.reject(this.ended.failure) : Promise.resolve(DONE);
+    const waiting = new Promise<IteratorResult<ExecutionResult>>((resolve, reject) => {
+      this.resolveWaiting = resolve;
+      this.rejectWaiting = reject;
+    });
+    this.start(); // a subscriber reading before it started: takes what queued meanwhile, which may settle `waiting`
+    return waiting;
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult>> {
+    this.end(null, true);
+    return this.source.return().then(() => DONE);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ExecutionResult> {
+    return this;
+  }
+
+  private take(result: ExecutionResult): void {
+    if (this.ended) return;
+    if (this.sinking && !result.errors) {
+      if (!this.sink.push(result)) this.end(null, true);
+      return;
+    }
+    // Through the iterator from here on (see the opening comment).
+    this.sinking = false;
+    this.source.consumeWith(null);
+    const resolve = this.resolveWaiting;
+    this.resolveWaiting = this.rejectWaiting = null;
+    if (resolve) resolve({ value: result, done: false });
+    else {
+      this.held = result;
+      this.sink.pull();
+    }
+  }
 }
 
 /** The shared result, unless it read another viewer: then this subscriber's own. */

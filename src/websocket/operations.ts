@@ -2,12 +2,14 @@
 // (parse, validate, context, execute, subscribe), so the plugins and limits
 // that guard HTTP guard sockets too (graphql-yoga's examples/graphql-ws does
 // the same through graphql-ws's hooks).
+import { RequestCache } from '@pothos/plugin-scope-auth';
 import { type DocumentNode, type ExecutionArgs, GraphQLError, getOperationAST, type OperationTypeNode } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { type Context, releaseLoaders } from '../context.js';
 import { tagErrorCodes } from '../errorCodes.js';
+import type { ResultSink } from '../realtime/sharedExecution.js';
 import { subscriptionStarts } from '../realtime/startLimit.js';
 
 export type Yoga = YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
@@ -19,6 +21,8 @@ export type SocketContextInput = {
   clientIp: string;
   disconnectSlowConsumer: () => void;
   renewSocketExpiry: (expiresAt: Date) => void;
+  /** Where a subscription's results go (realtime/sharedExecution.ts). */
+  resultSink: ResultSink;
 };
 
 type Run = (args: ExecutionArgs) => unknown;
@@ -98,14 +102,17 @@ export async function prepareOperation(
 
 /**
  * Envelop's subscribe, counted against the process's limit on starts
- * (realtime/startLimit.ts). Once the stream has started, its own loaders are
- * not needed again (each event is resolved on fresh ones), so they are not
- * kept for its life.
+ * (realtime/startLimit.ts). Once the stream has started, what its context
+ * cached for the start is not needed again (each event is resolved on a fresh
+ * context, with fresh loaders), so it is not kept for the stream's life: its
+ * loaders, and Pothos's auth cache (the viewer's scopes, their answers: about
+ * 1.5 KB, held by a WeakMap on the context).
  */
 function startSubscription(subscribe: Run): Run {
   return async (args) => {
     const stream = await subscriptionStarts(async () => subscribe(args));
     releaseLoaders(args.contextValue as Context);
+    RequestCache.clearForContext(args.contextValue as object);
     return stream;
   };
 }

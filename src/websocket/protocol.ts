@@ -20,21 +20,14 @@
 //
 // A class with shared listeners rather than closures: there is one per
 // socket, for the socket's life, and what each keeps is kept 10,000 times.
-import { type ExecutionResult, GraphQLError } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
 import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, type Message, MessageType, type SubscribePayload } from 'graphql-ws';
 import type { RawData, WebSocket } from 'ws';
 import type { Services } from '../context.js';
 import type { Logger } from '../logger.js';
 import { rootFieldOf } from '../metrics.js';
-import { deliver } from './delivery.js';
-import {
-  CONNECTION_ACK_FRAME,
-  completeFrame,
-  errorFrame,
-  nextFramePrefix,
-  parseClientFrame,
-  pongFrame,
-} from './frames.js';
+import { SubscriptionSink, type SubscriptionReader, deliver } from './delivery.js';
+import { CONNECTION_ACK_FRAME, completeFrame, errorFrame, parseClientFrame, pongFrame } from './frames.js';
 import { CONNECTION_INIT_TIMEOUT_MS, refuseOperation } from './limits.js';
 import { type Yoga, prepareOperation } from './operations.js';
 import {
@@ -53,8 +46,8 @@ export type ProtocolServer = {
   logger: Logger;
 };
 
-/** A running operation: its stream once a subscription has started, null until then (and for single results). */
-type Running = AsyncIterator<ExecutionResult> | null;
+/** A running operation: its stream once a subscription has started (envelop's, or its pushed results), null until then (and for single results). */
+type Running = { return?(): Promise<unknown> } | null;
 
 const connections = new WeakMap<WebSocket, Connection>();
 let socketCount = 0;
@@ -85,7 +78,7 @@ export function serveConnection(server: ProtocolServer, socket: WebSocket, clien
   socket.on('message', received);
 }
 
-class Connection implements SocketSession {
+class Connection implements SocketSession, SubscriptionReader {
   /** Names this socket's subscribe-rate bucket: a number unique in this process. */
   private readonly socketId = ++socketCount;
   private initReceived = false;
@@ -163,7 +156,13 @@ class Connection implements SocketSession {
       return this.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
     }
     operations.set(id, null);
-    let started: { results: AsyncIterableIterator<ExecutionResult>; operation: string } | null = null;
+    const sink = new SubscriptionSink(this.socket, id);
+    let started: {
+      results: AsyncIterableIterator<ExecutionResult>;
+      operation: string;
+      args: ExecutionArgs;
+      run: (args: ExecutionArgs) => unknown;
+    } | null = null;
     try {
       const prepared =
         refuseOperation(this.server.services, this.socketId, operations.size) ??
@@ -173,6 +172,7 @@ class Connection implements SocketSession {
           clientIp: this.clientIp,
           disconnectSlowConsumer: slowConsumerCloser(this.socket),
           renewSocketExpiry: expiryRenewer(this),
+          resultSink: sink,
         }));
       if (Array.isArray(prepared)) {
         if (operations.has(id)) this.send(errorFrame(id, prepared));
@@ -181,38 +181,53 @@ class Connection implements SocketSession {
       const { args, run } = prepared as Exclude<typeof prepared, readonly GraphQLError[]>;
       const result = (await run(args)) as ExecutionResult | AsyncIterableIterator<ExecutionResult>;
       if (!(Symbol.asyncIterator in result)) {
-        if (operations.has(id)) deliver(this.socket, nextFramePrefix(id), result);
+        if (operations.has(id)) deliver(this.socket, sink.prefix, result);
         if (operations.has(id)) this.send(completeFrame(id));
       } else if (!operations.has(id)) {
         // Completed by the client while it started.
         void result.return?.();
       } else {
-        operations.set(id, result);
-        started = { results: result, operation: rootFieldOf(args.document, args.operationName) };
+        // Pushed results are stopped directly: envelop's iterator is not kept (see SubscriptionSink).
+        operations.set(id, sink.pushed ?? result);
+        started = { results: result, operation: rootFieldOf(args.document, args.operationName), args, run };
       }
     } finally {
       if (!started) operations.delete(id);
     }
-    if (started) this.stream(id, started.results, started.operation).catch((error: unknown) => this.fail(error));
+    if (started) {
+      const { metrics } = this.server.services;
+      sink.counter = metrics.deliveries.labels({ operation: started.operation });
+      metrics.subscriptions.inc({ operation: started.operation });
+      sink.run(this, started.results, started.operation, started.args, started.run);
+    }
+  }
+
+  read(sink: SubscriptionSink): void {
+    this.stream(sink).catch((error: unknown) => this.fail(error));
   }
 
   /**
-   * Delivers a subscription's results until it ends, the client completes it
-   * or the socket closes; then Complete, unless the client completed it or it
-   * ended with an error.
+   * Reads a subscription's results until it ends, the client completes it or
+   * the socket closes; then Complete, unless the client completed it or it
+   * ended with an error. Most results go to the sink without passing here
+   * (realtime/sharedExecution.ts): the sink starts this loop only once the
+   * iterator has something (a result with errors, the end), so an idle
+   * subscription does not wait on it.
    */
-  private async stream(id: string, results: AsyncIterableIterator<ExecutionResult>, operation: string): Promise<void> {
-    const { metrics } = this.server.services;
-    const prefix = nextFramePrefix(id);
-    const delivered = metrics.deliveries.labels({ operation });
-    metrics.subscriptions.inc({ operation });
+  private async stream(sink: SubscriptionSink): Promise<void> {
+    const { id, operation } = sink;
     try {
-      for await (const result of results) {
-        delivered.inc();
+      const results = await sink.rest();
+      while (results) {
+        const step = await results.next();
+        if (step.done) break;
         // The socket is closing: end the stream now (which stops a replay)
         // rather than when the close completes, which waits for every frame
         // queued before it.
-        if (!deliver(this.socket, prefix, result)) break;
+        if (!sink.push(step.value)) {
+          await results.return?.();
+          break;
+        }
       }
     } catch (error) {
       const original = error instanceof Error ? error : new Error(String(error));
@@ -221,7 +236,7 @@ class Connection implements SocketSession {
       }
       this.operations.delete(id);
     } finally {
-      metrics.subscriptions.dec({ operation });
+      this.server.services.metrics.subscriptions.dec({ operation });
     }
     if (this.operations.has(id)) this.send(completeFrame(id));
     this.operations.delete(id);

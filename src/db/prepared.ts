@@ -128,8 +128,8 @@ export async function findByIds<T extends object>(
   return selectEntities(dataSource.manager, target, `WHERE id IN (${list.placeholders})`, list.params);
 }
 
-/** Per entity: the start of its SELECT, every column by name. */
-const selectHeads = new WeakMap<EntityClass<object>, string>();
+/** Per database (each quotes names its own way) and entity: the start of its SELECT, every column by name. */
+const selectHeads = new WeakMap<DataSource, Map<EntityClass<object>, string>>();
 
 /**
  * The rows of `target` that `tail` selects (`WHERE …`, `ORDER BY …`, on its
@@ -144,11 +144,13 @@ export async function selectEntities<T extends object>(
   params: unknown[],
 ): Promise<T[]> {
   const dataSource = manager.connection;
-  let head = selectHeads.get(target);
+  let heads = selectHeads.get(dataSource);
+  if (!heads) selectHeads.set(dataSource, (heads = new Map()));
+  let head = heads.get(target);
   if (head === undefined) {
     const { tableName } = dataSource.getMetadata(target);
     head = `SELECT ${selectColumns(dataSource, target)} FROM ${dataSource.driver.escape(tableName)} `;
-    selectHeads.set(target, head);
+    heads.set(target, head);
   }
   const { rows } = await execute(manager, head + tail, params);
   return rows.map((row) => hydrate(dataSource, target, row));

@@ -24,12 +24,13 @@ function mayBeBlockedAmong(members: Set<number>, viewerId: number, blockers: Blo
 /** FORBIDDEN when the conversation is DIRECT and its other member has blocked the caller. */
 export async function refuseIfBlocked(context: Context, conversationId: number): Promise<void> {
   // Without a query in the common case: a DIRECT conversation's two members
-  // never change, so when no member but the caller may have blocked anyone
-  // (realtime/blockers.ts), nobody in it blocks the caller.
+  // never change, so with more members it is a GROUP (never blocked), and when
+  // no member but the caller may have blocked anyone (realtime/blockers.ts),
+  // nobody in it blocks the caller.
   const { memberships, blockers } = context.realtime;
   const members = (await memberships.membersOf([conversationId])).get(conversationId);
   const viewerId = context.viewer!.id;
-  if (members && !mayBeBlockedAmong(members, viewerId, blockers)) return;
+  if (members && (members.size > 2 || !mayBeBlockedAmong(members, viewerId, blockers))) return;
   const conversation = await context.loaders.conversation.load(conversationId);
   // Read before a write that changes the row (a send moves lastMessageId): later fields read it afresh.
   context.loaders.conversation.clear(conversationId);

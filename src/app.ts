@@ -13,7 +13,7 @@ import { createAttachmentService } from './attachments/service.js';
 import { limitRequestBody } from './bodyLimit.js';
 import { clientAddress } from './clientAddress.js';
 import type { Config } from './config.js';
-import { type Context, createContext, createSocketContext, newLoaders, type Services } from './context.js';
+import { type Context, createContext, isSocketContext, newLoaders, type Services } from './context.js';
 import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import { sendsAwaitingCommit } from './db/messages.js';
 import { startWalCheckpoints } from './db/walCheckpoints.js';
@@ -130,8 +130,8 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
     renderGraphiQL,
     logging: logger.child({ component: 'yoga' }),
     context: (initial) => {
-      const socket = initial.webSocket as Parameters<typeof createSocketContext>[1] | undefined;
-      if (socket) return createSocketContext(services, socket);
+      // A socket's operation brings its context whole (websocket/operations.ts).
+      if (isSocketContext(services, initial)) return {};
       const request = initial.request as Request;
       const req = initial.req as IncomingMessage;
       const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustProxyHops);
@@ -158,7 +158,13 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       useSendMetrics(metrics),
       ...(config.serverTiming ? [useServerTiming()] : []),
       useSharedSubscriptionExecution<Context>({
-        executionContext: (context, viewer) => ({ ...context, viewer, loaders: newLoaders(context, viewer) }),
+        // A socket context's services are its prototype (context.ts): spread them first.
+        executionContext: (context, viewer) => ({
+          ...services,
+          ...context,
+          viewer,
+          loaders: newLoaders(services, viewer),
+        }),
       }),
       useReadinessCheck({
         endpoint: '/ready',

@@ -68,7 +68,14 @@ export async function createContext(services: Services, token: string | null, cl
   };
 }
 
-/** The context of one operation on an authenticated WebSocket (the token was checked at ConnectionInit). */
+/**
+ * The context of one operation on an authenticated WebSocket (the token was
+ * checked at ConnectionInit). The services are its prototype, not copied in:
+ * a subscription keeps its context for the socket's life, and a copy of every
+ * service made each one a 25-property object in V8's dictionary mode (about
+ * 0.9 KB per idle socket); this one holds its own fields only. Its own
+ * properties are not a whole Context: spread it only over the services.
+ */
 export function createSocketContext(
   services: Services,
   {
@@ -88,8 +95,7 @@ export function createSocketContext(
   },
 ): Context {
   const viewer = { id: viewerId };
-  return {
-    ...services,
+  const own: Omit<Context, keyof Services> = {
     viewer,
     sessionId,
     loaders: lazyLoaders(services, viewer),
@@ -98,6 +104,12 @@ export function createSocketContext(
     renewSocketExpiry,
     resultSink,
   };
+  return Object.assign(Object.create(services) as Services, own);
+}
+
+/** Whether `context` is one createSocketContext made on these services (already whole). */
+export function isSocketContext(services: Services, context: object): boolean {
+  return Object.getPrototypeOf(context) === services;
 }
 
 const RELEASE = Symbol('release loaders');

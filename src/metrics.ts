@@ -37,6 +37,8 @@ export class Metrics {
   readonly fanOutDuration: Histogram;
   readonly rateLimitRefusals: Counter<'action'>;
   private sources: MetricsSources | null = null;
+  /** One counter child per root field: prom-client's labels() makes a new one per call, and each subscription keeps its own. */
+  private readonly deliveryCounters = new Map<string, { inc(): void }>();
 
   constructor() {
     const registers = [this.registry];
@@ -111,6 +113,13 @@ export class Metrics {
   }
 
   /** Wired once the app's parts exist. */
+  /** The deliveries counter of one root field. */
+  deliveriesOf(operation: string): { inc(): void } {
+    let counter = this.deliveryCounters.get(operation);
+    if (!counter) this.deliveryCounters.set(operation, (counter = this.deliveries.labels({ operation })));
+    return counter;
+  }
+
   attach(sources: MetricsSources): void {
     this.sources = sources;
   }

@@ -50,9 +50,6 @@ export function attachWebSocketServer(
   function ponged(this: WebSocket) {
     keepAlive.ponged(this);
   }
-  function gone(this: WebSocket) {
-    keepAlive.forget(this);
-  }
   // Malformed frames (bad UTF-8, oversized, bad opcodes) make `ws` emit an error
   // and close the socket with the right code itself: note them, quietly, so
   // no client can flood the server's output.
@@ -82,7 +79,6 @@ export function attachWebSocketServer(
         wss.handleUpgrade(request, socket, head, (webSocket) => {
           webSocket.on('error', protocolError);
           webSocket.on('pong', ponged);
-          webSocket.on('close', gone);
           serveConnection(protocol, webSocket, ip);
         }),
       () => socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\n\r\n'),

@@ -62,10 +62,10 @@ export function closeSocket(socket: WebSocket, code: number, reason: string): vo
  */
 export function startKeepAlive(wss: WebSocketServer): {
   ponged(socket: WebSocket): void;
-  forget(socket: WebSocket): void;
   stop(): void;
 } {
-  const awaitingPong = new Set<WebSocket>();
+  // Weak, so a closed socket leaves with its garbage: no close listener per socket.
+  const awaitingPong = new WeakSet<WebSocket>();
   const timer = setInterval(() => {
     for (const socket of wss.clients) {
       if (awaitingPong.has(socket)) {
@@ -78,7 +78,6 @@ export function startKeepAlive(wss: WebSocketServer): {
   }, KEEP_ALIVE_INTERVAL_MS).unref();
   return {
     ponged: (socket) => awaitingPong.delete(socket),
-    forget: (socket) => awaitingPong.delete(socket),
     stop: () => clearInterval(timer),
   };
 }

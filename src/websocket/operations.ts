@@ -9,21 +9,9 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { type Context, releaseLoaders } from '../context.js';
 import { tagErrorCodes } from '../errorCodes.js';
-import type { ResultSink } from '../realtime/sharedExecution.js';
 import { subscriptionStarts } from '../realtime/startLimit.js';
 
 export type Yoga = YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
-
-/** What createSocketContext (context.ts) needs of the socket. */
-export type SocketContextInput = {
-  viewerId: number | undefined;
-  sessionId: string | undefined;
-  clientIp: string;
-  disconnectSlowConsumer: () => void;
-  renewSocketExpiry: (expiresAt: Date) => void;
-  /** Where a subscription's results go (realtime/sharedExecution.ts). */
-  resultSink: ResultSink;
-};
 
 type Run = (args: ExecutionArgs) => unknown;
 
@@ -60,12 +48,15 @@ function sharedQueryText(text: string): string {
 export async function prepareOperation(
   yoga: Yoga,
   payload: SubscribePayload,
-  webSocket: SocketContextInput,
+  context: Context,
 ): Promise<PreparedOperation | readonly GraphQLError[]> {
   const params = { ...payload, query: sharedQueryText(payload.query) };
-  // Only what the context needs (see app.ts): every operation keeps its
-  // context for as long as it runs, a subscription for the socket's life.
-  const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ params, webSocket });
+  // The operation's context (context.ts createSocketContext) is envelop's
+  // initial context: its plugins add to it, and app.ts's context factory
+  // adds nothing to a context that is whole already.
+  const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(
+    Object.assign(context, { params }),
+  );
   let document: DocumentNode;
   try {
     document = parse(params.query);

@@ -23,7 +23,7 @@
 import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
 import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, type Message, MessageType, type SubscribePayload } from 'graphql-ws';
 import type { RawData, WebSocket } from 'ws';
-import type { Services } from '../context.js';
+import { createSocketContext, type Services } from '../context.js';
 import type { Logger } from '../logger.js';
 import { rootFieldOf } from '../metrics.js';
 import { SubscriptionSink, type SubscriptionReader, deliver } from './delivery.js';
@@ -166,14 +166,18 @@ class Connection implements SocketSession, SubscriptionReader {
     try {
       const prepared =
         refuseOperation(this.server.services, this.socketId, operations.size) ??
-        (await prepareOperation(this.server.yoga, payload, {
-          viewerId: this.viewerId,
-          sessionId: this.sessionId,
-          clientIp: this.clientIp,
-          disconnectSlowConsumer: slowConsumerCloser(this.socket),
-          renewSocketExpiry: expiryRenewer(this),
-          resultSink: sink,
-        }));
+        (await prepareOperation(
+          this.server.yoga,
+          payload,
+          createSocketContext(this.server.services, {
+            viewerId: this.viewerId!,
+            sessionId: this.sessionId!,
+            clientIp: this.clientIp,
+            disconnectSlowConsumer: slowConsumerCloser(this.socket),
+            renewSocketExpiry: expiryRenewer(this),
+            resultSink: sink,
+          }),
+        ));
       if (Array.isArray(prepared)) {
         if (operations.has(id)) this.send(errorFrame(id, prepared));
         return;
@@ -196,7 +200,7 @@ class Connection implements SocketSession, SubscriptionReader {
     }
     if (started) {
       const { metrics } = this.server.services;
-      sink.counter = metrics.deliveries.labels({ operation: started.operation });
+      sink.counter = metrics.deliveriesOf(started.operation);
       metrics.subscriptions.inc({ operation: started.operation });
       sink.run(this, started.results, started.operation, started.args, started.run);
     }

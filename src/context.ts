@@ -6,7 +6,7 @@ import type { BotService } from './bots/index.js';
 import type { AttachmentService } from './attachments/service.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
-import { createLoaders, type Loaders } from './db/loaders.js';
+import { Loaders } from './db/loaders.js';
 import type { Logger } from './logger.js';
 import type { PushService } from './push/index.js';
 import type { Metrics } from './metrics.js';
@@ -98,7 +98,7 @@ export function createSocketContext(
   const own: Omit<Context, keyof Services> = {
     viewer,
     sessionId,
-    loaders: lazyLoaders(services, viewer),
+    loaders: newLoaders(services, viewer),
     clientIp,
     disconnectSlowConsumer,
     renewSocketExpiry,
@@ -112,38 +112,16 @@ export function isSocketContext(services: Services, context: object): boolean {
   return Object.getPrototypeOf(context) === services;
 }
 
-const RELEASE = Symbol('release loaders');
-
 /**
- * Loaders built on first use. A subscription keeps its context for the
- * socket's life but reads through its loaders only while it starts (each event
- * is resolved on fresh ones, see realtime/sharedExecution.ts), so eight
- * DataLoaders with their caches would otherwise stay with every idle socket.
+ * Lets a socket context's loaders go, with what they cached; a later use
+ * builds fresh ones. A subscription keeps its context for the socket's life
+ * but reads through its loaders only while it starts (each event is resolved
+ * on fresh ones, see realtime/sharedExecution.ts).
  */
-function lazyLoaders(services: Services, viewer: Viewer): Loaders {
-  return new Proxy({} as Loaders, new LazyLoaders(services, viewer));
-}
-
-class LazyLoaders implements ProxyHandler<Loaders> {
-  private loaders: Loaders | null = null;
-
-  constructor(
-    private readonly services: Services,
-    private readonly viewer: Viewer,
-  ) {}
-
-  get(_target: Loaders, key: string | symbol): unknown {
-    if (key === RELEASE) return () => (this.loaders = null);
-    this.loaders ??= newLoaders(this.services, this.viewer);
-    return this.loaders[key as keyof Loaders];
-  }
-}
-
-/** Lets a socket context's loaders go, with what they cached; a later use builds fresh ones. */
 export function releaseLoaders(context: Context): void {
-  (context.loaders as Loaders & { [RELEASE]?: () => void })[RELEASE]?.();
+  context.loaders.release();
 }
 
 export function newLoaders(services: Services, viewer: Viewer | null): Loaders {
-  return createLoaders(services.dataSource, viewer, (userIds) => services.realtime.presence.online(userIds));
+  return new Loaders(services.dataSource, viewer, services.realtime.presence);
 }

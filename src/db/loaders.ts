@@ -1,10 +1,13 @@
 // Per-request batch loaders: every object a request touches is fetched in one
 // query per kind, however many resolvers ask, so a page of 50 messages with
-// senders and reactions costs the same few queries as a page of one.
+// senders and reactions costs the same few queries as a page of one. Each
+// loader is built on first use: a request, a subscription's start or one
+// event's execution uses two or three of the sixteen, and a DataLoader with
+// its cache map is a few hundred bytes of garbage per operation otherwise.
 import DataLoader from 'dataloader';
 import { type DataSource, In } from 'typeorm';
 import { Block, Conversation, Membership, Message, Reaction, User } from './entities/index.js';
-import { createMentionLoaders } from './mentions.js';
+import { countUnreadMentions, readMentions } from './mentions.js';
 import { execute, findByIds, inList } from './prepared.js';
 
 export type ReactionGroup = { emoji: string; count: number; reactedByMe: boolean };
@@ -25,56 +28,93 @@ function groupBy<T, K>(rows: T[], keyOf: (row: T) => K): Map<K, T[]> {
   return groups;
 }
 
+type Viewer = { readonly id: number } | null;
+/** Who is online (realtime/presence.ts). */
+type Presence = { online(userIds: readonly number[]): Promise<boolean[]> };
+
 /**
  * `viewer.id` is read only inside the loaders that depend on it, when they
  * load: a shared subscription execution (realtime/sharedExecution.ts) learns
  * from that read whether its result belongs to one viewer or to all.
  */
-export function createLoaders(
-  dataSource: DataSource,
-  viewer: { readonly id: number } | null,
-  isOnline: (userIds: readonly number[]) => Promise<boolean[]>,
-) {
-  const manager = dataSource.manager;
-  return {
-    online: new DataLoader<number, boolean>(isOnline),
+export class Loaders {
+  #online?: DataLoader<number, boolean>;
+  #user?: DataLoader<number, User | null>;
+  #conversation?: DataLoader<number, Conversation | null>;
+  #message?: DataLoader<number, Message | null>;
+  #isMember?: DataLoader<number, boolean>;
+  #sharesConversation?: DataLoader<number, boolean>;
+  #memberIds?: DataLoader<number, number[]>;
+  #memberships?: DataLoader<number, Membership[]>;
+  #blockedByViewer?: DataLoader<number, boolean>;
+  #blocksViewer?: DataLoader<number, boolean>;
+  #reactionGroups?: DataLoader<number, ReactionGroup[]>;
+  #unreadCount?: DataLoader<number, number>;
+  #mentionedUserIds?: DataLoader<number, number[]>;
+  #unreadMentionCount?: DataLoader<number, number>;
 
-    // Prepared statements (db/prepared.ts): these run on nearly every request.
-    user: new DataLoader<number, User | null>(async (ids) => byId(await findByIds(dataSource, User, ids), ids)),
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly viewer: Viewer,
+    private readonly presence: Presence,
+  ) {}
 
-    conversation: new DataLoader<number, Conversation | null>(async (ids) =>
-      byId(await findByIds(dataSource, Conversation, ids), ids),
-    ),
+  /** Drops every loader with what it cached; a later use builds a fresh one. */
+  release(): void {
+    this.#online = this.#user = this.#conversation = this.#message = undefined;
+    this.#isMember = this.#sharesConversation = this.#memberIds = this.#memberships = undefined;
+    this.#blockedByViewer = this.#blocksViewer = this.#reactionGroups = this.#unreadCount = undefined;
+    this.#mentionedUserIds = this.#unreadMentionCount = undefined;
+  }
 
-    message: new DataLoader<number, Message | null>(async (ids) =>
-      byId(await findByIds(dataSource, Message, ids), ids),
-    ),
+  get online(): DataLoader<number, boolean> {
+    return (this.#online ??= new DataLoader((userIds) => this.presence.online(userIds)));
+  }
 
-    /** Whether the viewer is a member of each conversation now: the authorization check. */
-    isMember: new DataLoader<number, boolean>(async (conversationIds) => {
+  // Prepared statements (db/prepared.ts): these run on nearly every request.
+  get user(): DataLoader<number, User | null> {
+    return (this.#user ??= new DataLoader(async (ids) => byId(await findByIds(this.dataSource, User, ids), ids)));
+  }
+
+  get conversation(): DataLoader<number, Conversation | null> {
+    return (this.#conversation ??= new DataLoader(async (ids) =>
+      byId(await findByIds(this.dataSource, Conversation, ids), ids),
+    ));
+  }
+
+  get message(): DataLoader<number, Message | null> {
+    return (this.#message ??= new DataLoader(async (ids) => byId(await findByIds(this.dataSource, Message, ids), ids)));
+  }
+
+  /** Whether the viewer is a member of each conversation now: the authorization check. */
+  get isMember(): DataLoader<number, boolean> {
+    return (this.#isMember ??= new DataLoader(async (conversationIds) => {
+      const { dataSource, viewer } = this;
       if (viewer === null) return conversationIds.map(() => false);
       const list = inList(conversationIds);
       const { rows } = await execute(
-        manager,
+        dataSource.manager,
         `SELECT conversationId FROM ${dataSource.driver.escape('memberships')} WHERE userId = ? AND conversationId IN (${list.placeholders})`,
         [viewer.id, ...list.params],
       );
       const found = new Set(rows.map((row) => Number(row.conversationId)));
       return conversationIds.map((id) => found.has(id));
-    }),
+    }));
+  }
 
-    /**
-     * Whether the viewer shares at least one conversation with each user (true
-     * for the viewer themself): who may see that user's presence.
-     */
-    sharesConversation: new DataLoader<number, boolean>(async (userIds) => {
-      if (viewer === null) return userIds.map(() => false);
-      const viewerId = viewer.id;
+  /**
+   * Whether the viewer shares at least one conversation with each user (true
+   * for the viewer themself): who may see that user's presence.
+   */
+  get sharesConversation(): DataLoader<number, boolean> {
+    return (this.#sharesConversation ??= new DataLoader(async (userIds) => {
+      if (this.viewer === null) return userIds.map(() => false);
+      const viewerId = this.viewer.id;
       const others = userIds.filter((id) => id !== viewerId);
       const rows: { userId: number | string }[] =
         others.length === 0
           ? []
-          : await manager
+          : await this.dataSource.manager
               .createQueryBuilder()
               .select('DISTINCT other.userId', 'userId')
               .from(Membership, 'mine')
@@ -84,46 +124,54 @@ export function createLoaders(
               .getRawMany();
       const shared = new Set(rows.map((row) => Number(row.userId)));
       return userIds.map((id) => id === viewerId || shared.has(id));
-    }),
+    }));
+  }
 
-    memberIds: new DataLoader<number, number[]>(async (conversationIds) => {
-      const rows = await manager.find(Membership, {
-        where: { conversationId: In([...conversationIds]) },
-        order: { joinedAt: 'ASC', userId: 'ASC' },
-      });
-      const groups = groupBy(rows, (row) => row.conversationId);
+  get memberIds(): DataLoader<number, number[]> {
+    return (this.#memberIds ??= new DataLoader(async (conversationIds) => {
+      const groups = await this.membershipsOf(conversationIds);
       return conversationIds.map((id) => (groups.get(id) ?? []).map((row) => row.userId));
-    }),
+    }));
+  }
 
-    /** Every membership of each conversation (roles, read markers), longest-standing first. */
-    memberships: new DataLoader<number, Membership[]>(async (conversationIds) => {
-      const rows = await manager.find(Membership, {
-        where: { conversationId: In([...conversationIds]) },
-        order: { joinedAt: 'ASC', userId: 'ASC' },
-      });
-      const groups = groupBy(rows, (row) => row.conversationId);
+  /** Every membership of each conversation (roles, read markers), longest-standing first. */
+  get memberships(): DataLoader<number, Membership[]> {
+    return (this.#memberships ??= new DataLoader(async (conversationIds) => {
+      const groups = await this.membershipsOf(conversationIds);
       return conversationIds.map((id) => groups.get(id) ?? []);
-    }),
+    }));
+  }
 
-    /** Whether the viewer has blocked each user. */
-    blockedByViewer: new DataLoader<number, boolean>(async (userIds) => {
-      if (viewer === null) return userIds.map(() => false);
-      const rows = await manager.findBy(Block, { blockerId: viewer.id, blockedId: In([...userIds]) });
+  /** Whether the viewer has blocked each user. */
+  get blockedByViewer(): DataLoader<number, boolean> {
+    return (this.#blockedByViewer ??= new DataLoader(async (userIds) => {
+      if (this.viewer === null) return userIds.map(() => false);
+      const rows = await this.dataSource.manager.findBy(Block, {
+        blockerId: this.viewer.id,
+        blockedId: In([...userIds]),
+      });
       const blocked = new Set(rows.map((row) => row.blockedId));
       return userIds.map((id) => blocked.has(id));
-    }),
+    }));
+  }
 
-    /** Whether each user has blocked the viewer (who then sees them offline). */
-    blocksViewer: new DataLoader<number, boolean>(async (userIds) => {
-      if (viewer === null) return userIds.map(() => false);
-      const rows = await manager.findBy(Block, { blockedId: viewer.id, blockerId: In([...userIds]) });
+  /** Whether each user has blocked the viewer (who then sees them offline). */
+  get blocksViewer(): DataLoader<number, boolean> {
+    return (this.#blocksViewer ??= new DataLoader(async (userIds) => {
+      if (this.viewer === null) return userIds.map(() => false);
+      const rows = await this.dataSource.manager.findBy(Block, {
+        blockedId: this.viewer.id,
+        blockerId: In([...userIds]),
+      });
       const blockers = new Set(rows.map((row) => row.blockerId));
       return userIds.map((id) => blockers.has(id));
-    }),
+    }));
+  }
 
-    reactionGroups: new DataLoader<number, ReactionGroup[]>(async (messageIds) => {
+  get reactionGroups(): DataLoader<number, ReactionGroup[]> {
+    return (this.#reactionGroups ??= new DataLoader(async (messageIds) => {
       const rows: { messageId: number | string; emoji: string; count: number | string; mine: number | string }[] =
-        await manager
+        await this.dataSource.manager
           .createQueryBuilder(Reaction, 'reaction')
           .select('reaction.messageId', 'messageId')
           .addSelect('reaction.emoji', 'emoji')
@@ -131,7 +179,7 @@ export function createLoaders(
           .addSelect('SUM(CASE WHEN reaction.userId = :viewerId THEN 1 ELSE 0 END)', 'mine')
           .addSelect('MIN(reaction.createdAt)', 'firstAt')
           .where('reaction.messageId IN (:...messageIds)', { messageIds: [...messageIds] })
-          .setParameter('viewerId', viewer?.id ?? 0)
+          .setParameter('viewerId', this.viewer?.id ?? 0)
           .groupBy('reaction.messageId')
           .addGroupBy('reaction.emoji')
           .orderBy('firstAt', 'ASC')
@@ -145,13 +193,15 @@ export function createLoaders(
           reactedByMe: Number(row.mine) > 0,
         })),
       );
-    }),
+    }));
+  }
 
-    /** Messages from others after the viewer's read marker, deleted ones excluded. */
-    unreadCount: new DataLoader<number, number>(async (conversationIds) => {
-      if (viewer === null) return conversationIds.map(() => 0);
-      const viewerId = viewer.id;
-      const rows: { conversationId: number | string; unread: number | string }[] = await manager
+  /** Messages from others after the viewer's read marker, deleted ones excluded. */
+  get unreadCount(): DataLoader<number, number> {
+    return (this.#unreadCount ??= new DataLoader(async (conversationIds) => {
+      if (this.viewer === null) return conversationIds.map(() => 0);
+      const viewerId = this.viewer.id;
+      const rows: { conversationId: number | string; unread: number | string }[] = await this.dataSource.manager
         .createQueryBuilder(Message, 'message')
         .innerJoin(
           Membership,
@@ -169,10 +219,31 @@ export function createLoaders(
         .getRawMany();
       const counts = new Map(rows.map((row) => [Number(row.conversationId), Number(row.unread)]));
       return conversationIds.map((id) => counts.get(id) ?? 0);
-    }),
+    }));
+  }
 
-    ...createMentionLoaders(manager, viewer),
-  };
+  /** The users each message mentions (db/mentions.ts). */
+  get mentionedUserIds(): DataLoader<number, number[]> {
+    return (this.#mentionedUserIds ??= new DataLoader(async (messageIds) => {
+      const mentions = await readMentions(this.dataSource.manager, messageIds);
+      return messageIds.map((id) => mentions.get(id) ?? []);
+    }));
+  }
+
+  /** Unread messages from others that mention the viewer, per conversation. */
+  get unreadMentionCount(): DataLoader<number, number> {
+    return (this.#unreadMentionCount ??= new DataLoader(async (conversationIds) => {
+      if (this.viewer === null) return conversationIds.map(() => 0);
+      const counts = await countUnreadMentions(this.dataSource.manager, this.viewer.id, conversationIds);
+      return conversationIds.map((id) => counts.get(id) ?? 0);
+    }));
+  }
+
+  private async membershipsOf(conversationIds: readonly number[]): Promise<Map<number, Membership[]>> {
+    const rows = await this.dataSource.manager.find(Membership, {
+      where: { conversationId: In([...conversationIds]) },
+      order: { joinedAt: 'ASC', userId: 'ASC' },
+    });
+    return groupBy(rows, (row) => row.conversationId);
+  }
 }
-
-export type Loaders = ReturnType<typeof createLoaders>;

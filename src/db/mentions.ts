@@ -5,7 +5,6 @@
 // The seam for notifications (push, the assistant): a consumer of the message
 // event feed calls readMentions() for the ids of CREATED/EDITED events, and
 // gets the mentioned user ids as stored in the same commit as the message.
-import DataLoader from 'dataloader';
 import { type EntityManager, In } from 'typeorm';
 import { Membership, MessageMention, User } from './entities/index.js';
 
@@ -111,20 +110,4 @@ export async function countUnreadMentions(
     .groupBy('mention.conversationId')
     .getRawMany();
   return new Map(rows.map((row) => [Number(row.conversationId), Number(row.unread)]));
-}
-
-/** Per-request batch loaders for mentions; `viewer.id` is read only when loading (see db/loaders.ts). */
-export function createMentionLoaders(manager: EntityManager, viewer: { readonly id: number } | null) {
-  return {
-    mentionedUserIds: new DataLoader<number, number[]>(async (messageIds) => {
-      const mentions = await readMentions(manager, messageIds);
-      return messageIds.map((id) => mentions.get(id) ?? []);
-    }),
-    /** Unread messages from others that mention the viewer, per conversation. */
-    unreadMentionCount: new DataLoader<number, number>(async (conversationIds) => {
-      if (viewer === null) return conversationIds.map(() => 0);
-      const counts = await countUnreadMentions(manager, viewer.id, conversationIds);
-      return conversationIds.map((id) => counts.get(id) ?? 0);
-    }),
-  };
 }

@@ -76,7 +76,7 @@ type Sizes = {
 
 const FULL: Sizes = {
   fanoutSubscribers: 1000,
-  fanoutRate: [2, 10, 40],
+  fanoutRate: [2, 10, 40, 80],
   fanoutSeconds: 10,
   fanoutUsers: 20,
   fanoutSend: 'http',

@@ -112,7 +112,6 @@ export class Metrics {
     );
   }
 
-  /** Wired once the app's parts exist. */
   /** The deliveries counter of one root field. */
   deliveriesOf(operation: string): { inc(): void } {
     let counter = this.deliveryCounters.get(operation);
@@ -120,6 +119,7 @@ export class Metrics {
     return counter;
   }
 
+  /** Wired once the app's parts exist. */
   attach(sources: MetricsSources): void {
     this.sources = sources;
   }

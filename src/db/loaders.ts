@@ -144,28 +144,12 @@ export class Loaders {
 
   /** Whether the viewer has blocked each user. */
   get blockedByViewer(): DataLoader<number, boolean> {
-    return (this.#blockedByViewer ??= new DataLoader(async (userIds) => {
-      if (this.viewer === null) return userIds.map(() => false);
-      const rows = await this.dataSource.manager.findBy(Block, {
-        blockerId: this.viewer.id,
-        blockedId: In([...userIds]),
-      });
-      const blocked = new Set(rows.map((row) => row.blockedId));
-      return userIds.map((id) => blocked.has(id));
-    }));
+    return (this.#blockedByViewer ??= new DataLoader((userIds) => this.blocksWith(userIds, 'viewerBlocks')));
   }
 
   /** Whether each user has blocked the viewer (who then sees them offline). */
   get blocksViewer(): DataLoader<number, boolean> {
-    return (this.#blocksViewer ??= new DataLoader(async (userIds) => {
-      if (this.viewer === null) return userIds.map(() => false);
-      const rows = await this.dataSource.manager.findBy(Block, {
-        blockedId: this.viewer.id,
-        blockerId: In([...userIds]),
-      });
-      const blockers = new Set(rows.map((row) => row.blockerId));
-      return userIds.map((id) => blockers.has(id));
-    }));
+    return (this.#blocksViewer ??= new DataLoader((userIds) => this.blocksWith(userIds, 'blocksViewer')));
   }
 
   get reactionGroups(): DataLoader<number, ReactionGroup[]> {
@@ -237,6 +221,21 @@ export class Loaders {
       const counts = await countUnreadMentions(this.dataSource.manager, this.viewer.id, conversationIds);
       return conversationIds.map((id) => counts.get(id) ?? 0);
     }));
+  }
+
+  /** For each user, whether a block stands between them and the viewer, in the given direction. */
+  private async blocksWith(userIds: readonly number[], direction: 'viewerBlocks' | 'blocksViewer'): Promise<boolean[]> {
+    if (this.viewer === null) return userIds.map(() => false);
+    const viewerBlocks = direction === 'viewerBlocks';
+    const others = In([...userIds]);
+    const rows = await this.dataSource.manager.findBy(
+      Block,
+      viewerBlocks
+        ? { blockerId: this.viewer.id, blockedId: others }
+        : { blockedId: this.viewer.id, blockerId: others },
+    );
+    const found = new Set(rows.map((row) => (viewerBlocks ? row.blockedId : row.blockerId)));
+    return userIds.map((id) => found.has(id));
   }
 
   private async membershipsOf(conversationIds: readonly number[]): Promise<Map<number, Membership[]>> {

@@ -251,8 +251,9 @@ export type RedisCluster = {
 /**
  * A Redis Cluster of three masters with one replica each on loopback
  * (`redis-server --cluster-enabled yes`, assembled by `redis-cli --cluster
- * create`), in a folder of its own; stopped by pid. A master that stops
- * answering is replaced by its replica within seconds (node timeout 2 s).
+ * create`), in a folder of its own; stopped by pid. Ready once every replica
+ * has synced with its master; from then a master that stops answering is
+ * replaced by its replica within seconds (node timeout 2 s).
  */
 export async function startRedisCluster(): Promise<RedisCluster> {
   const directory = mkdtempSync(join(tmpdir(), 'chat-redis-cluster-'));
@@ -265,6 +266,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
       '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
       '--save', '', '--appendonly', 'no', '--dir', directory,
+      // A replica's first sync starts at once, not after Redis's default 5 s wait.
+      '--repl-diskless-sync-delay', '0',
     ], { stdio: 'ignore' }));
   }
   const cli = (port: number, ...args: string[]) =>
@@ -275,6 +278,13 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       const info = cli(port, 'CLUSTER', 'INFO');
       return info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384');
     });
+  // A replica that has never synced with its master refuses to take over from
+  // it: a master killed before then is never replaced.
+  const replicasSynced = () =>
+    alive().every((port) => {
+      const info = cli(port, 'INFO', 'replication');
+      return !info.includes('role:slave') || info.includes('master_link_status:up');
+    });
   try {
     for (const port of ports) await waitFor(async () => cli(port, 'PING').trim() === 'PONG', `redis node ${port}`);
     execFileSync(
@@ -282,7 +292,11 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '1', '--cluster-yes'],
       { stdio: 'ignore' },
     );
-    await waitFor(healthy, 'the redis cluster', 60_000);
+    await waitFor(
+      async () => (await healthy()) && replicasSynced(),
+      'the redis cluster with its replicas in sync',
+      60_000,
+    );
   } catch (error) {
     for (const child of children.values()) child.kill('SIGKILL');
     rmSync(directory, { recursive: true, force: true });

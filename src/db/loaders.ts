@@ -37,21 +37,27 @@ type Presence = { online(userIds: readonly number[]): Promise<boolean[]> };
  * load: a shared subscription execution (realtime/sharedExecution.ts) learns
  * from that read whether its result belongs to one viewer or to all.
  */
+/** The loaders one operation has used so far. */
+type Built = {
+  online?: DataLoader<number, boolean>;
+  user?: DataLoader<number, User | null>;
+  conversation?: DataLoader<number, Conversation | null>;
+  message?: DataLoader<number, Message | null>;
+  isMember?: DataLoader<number, boolean>;
+  sharesConversation?: DataLoader<number, boolean>;
+  memberIds?: DataLoader<number, number[]>;
+  memberships?: DataLoader<number, Membership[]>;
+  blockedByViewer?: DataLoader<number, boolean>;
+  blocksViewer?: DataLoader<number, boolean>;
+  reactionGroups?: DataLoader<number, ReactionGroup[]>;
+  unreadCount?: DataLoader<number, number>;
+  mentionedUserIds?: DataLoader<number, number[]>;
+  unreadMentionCount?: DataLoader<number, number>;
+};
+
 export class Loaders {
-  #online?: DataLoader<number, boolean>;
-  #user?: DataLoader<number, User | null>;
-  #conversation?: DataLoader<number, Conversation | null>;
-  #message?: DataLoader<number, Message | null>;
-  #isMember?: DataLoader<number, boolean>;
-  #sharesConversation?: DataLoader<number, boolean>;
-  #memberIds?: DataLoader<number, number[]>;
-  #memberships?: DataLoader<number, Membership[]>;
-  #blockedByViewer?: DataLoader<number, boolean>;
-  #blocksViewer?: DataLoader<number, boolean>;
-  #reactionGroups?: DataLoader<number, ReactionGroup[]>;
-  #unreadCount?: DataLoader<number, number>;
-  #mentionedUserIds?: DataLoader<number, number[]>;
-  #unreadMentionCount?: DataLoader<number, number>;
+  /** Null until the first loader is used, and again once released: an idle socket's context keeps nothing. */
+  #built: Built | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -61,34 +67,37 @@ export class Loaders {
 
   /** Drops every loader with what it cached; a later use builds a fresh one. */
   release(): void {
-    this.#online = this.#user = this.#conversation = this.#message = undefined;
-    this.#isMember = this.#sharesConversation = this.#memberIds = this.#memberships = undefined;
-    this.#blockedByViewer = this.#blocksViewer = this.#reactionGroups = this.#unreadCount = undefined;
-    this.#mentionedUserIds = this.#unreadMentionCount = undefined;
+    this.#built = null;
+  }
+
+  private get built(): Built {
+    return (this.#built ??= {});
   }
 
   get online(): DataLoader<number, boolean> {
-    return (this.#online ??= new DataLoader((userIds) => this.presence.online(userIds)));
+    return (this.built.online ??= new DataLoader((userIds) => this.presence.online(userIds)));
   }
 
   // Prepared statements (db/prepared.ts): these run on nearly every request.
   get user(): DataLoader<number, User | null> {
-    return (this.#user ??= new DataLoader(async (ids) => byId(await findByIds(this.dataSource, User, ids), ids)));
+    return (this.built.user ??= new DataLoader(async (ids) => byId(await findByIds(this.dataSource, User, ids), ids)));
   }
 
   get conversation(): DataLoader<number, Conversation | null> {
-    return (this.#conversation ??= new DataLoader(async (ids) =>
+    return (this.built.conversation ??= new DataLoader(async (ids) =>
       byId(await findByIds(this.dataSource, Conversation, ids), ids),
     ));
   }
 
   get message(): DataLoader<number, Message | null> {
-    return (this.#message ??= new DataLoader(async (ids) => byId(await findByIds(this.dataSource, Message, ids), ids)));
+    return (this.built.message ??= new DataLoader(async (ids) =>
+      byId(await findByIds(this.dataSource, Message, ids), ids),
+    ));
   }
 
   /** Whether the viewer is a member of each conversation now: the authorization check. */
   get isMember(): DataLoader<number, boolean> {
-    return (this.#isMember ??= new DataLoader(async (conversationIds) => {
+    return (this.built.isMember ??= new DataLoader(async (conversationIds) => {
       const { dataSource, viewer } = this;
       if (viewer === null) return conversationIds.map(() => false);
       const list = inList(conversationIds);
@@ -107,7 +116,7 @@ export class Loaders {
    * for the viewer themself): who may see that user's presence.
    */
   get sharesConversation(): DataLoader<number, boolean> {
-    return (this.#sharesConversation ??= new DataLoader(async (userIds) => {
+    return (this.built.sharesConversation ??= new DataLoader(async (userIds) => {
       if (this.viewer === null) return userIds.map(() => false);
       const viewerId = this.viewer.id;
       const others = userIds.filter((id) => id !== viewerId);
@@ -128,7 +137,7 @@ export class Loaders {
   }
 
   get memberIds(): DataLoader<number, number[]> {
-    return (this.#memberIds ??= new DataLoader(async (conversationIds) => {
+    return (this.built.memberIds ??= new DataLoader(async (conversationIds) => {
       const groups = await this.membershipsOf(conversationIds);
       return conversationIds.map((id) => (groups.get(id) ?? []).map((row) => row.userId));
     }));
@@ -136,7 +145,7 @@ export class Loaders {
 
   /** Every membership of each conversation (roles, read markers), longest-standing first. */
   get memberships(): DataLoader<number, Membership[]> {
-    return (this.#memberships ??= new DataLoader(async (conversationIds) => {
+    return (this.built.memberships ??= new DataLoader(async (conversationIds) => {
       const groups = await this.membershipsOf(conversationIds);
       return conversationIds.map((id) => groups.get(id) ?? []);
     }));
@@ -144,16 +153,16 @@ export class Loaders {
 
   /** Whether the viewer has blocked each user. */
   get blockedByViewer(): DataLoader<number, boolean> {
-    return (this.#blockedByViewer ??= new DataLoader((userIds) => this.blocksWith(userIds, 'viewerBlocks')));
+    return (this.built.blockedByViewer ??= new DataLoader((userIds) => this.blocksWith(userIds, 'viewerBlocks')));
   }
 
   /** Whether each user has blocked the viewer (who then sees them offline). */
   get blocksViewer(): DataLoader<number, boolean> {
-    return (this.#blocksViewer ??= new DataLoader((userIds) => this.blocksWith(userIds, 'blocksViewer')));
+    return (this.built.blocksViewer ??= new DataLoader((userIds) => this.blocksWith(userIds, 'blocksViewer')));
   }
 
   get reactionGroups(): DataLoader<number, ReactionGroup[]> {
-    return (this.#reactionGroups ??= new DataLoader(async (messageIds) => {
+    return (this.built.reactionGroups ??= new DataLoader(async (messageIds) => {
       const rows: { messageId: number | string; emoji: string; count: number | string; mine: number | string }[] =
         await this.dataSource.manager
           .createQueryBuilder(Reaction, 'reaction')
@@ -182,7 +191,7 @@ export class Loaders {
 
   /** Messages from others after the viewer's read marker, deleted ones excluded. */
   get unreadCount(): DataLoader<number, number> {
-    return (this.#unreadCount ??= new DataLoader(async (conversationIds) => {
+    return (this.built.unreadCount ??= new DataLoader(async (conversationIds) => {
       if (this.viewer === null) return conversationIds.map(() => 0);
       const viewerId = this.viewer.id;
       const rows: { conversationId: number | string; unread: number | string }[] = await this.dataSource.manager
@@ -208,7 +217,7 @@ export class Loaders {
 
   /** The users each message mentions (db/mentions.ts). */
   get mentionedUserIds(): DataLoader<number, number[]> {
-    return (this.#mentionedUserIds ??= new DataLoader(async (messageIds) => {
+    return (this.built.mentionedUserIds ??= new DataLoader(async (messageIds) => {
       const mentions = await readMentions(this.dataSource.manager, messageIds);
       return messageIds.map((id) => mentions.get(id) ?? []);
     }));
@@ -216,7 +225,7 @@ export class Loaders {
 
   /** Unread messages from others that mention the viewer, per conversation. */
   get unreadMentionCount(): DataLoader<number, number> {
-    return (this.#unreadMentionCount ??= new DataLoader(async (conversationIds) => {
+    return (this.built.unreadMentionCount ??= new DataLoader(async (conversationIds) => {
       if (this.viewer === null) return conversationIds.map(() => 0);
       const counts = await countUnreadMentions(this.dataSource.manager, this.viewer.id, conversationIds);
       return conversationIds.map((id) => counts.get(id) ?? 0);

@@ -7,11 +7,12 @@
 //
 //   tsx bench/sqlite-commit-stall.ts [--senders 80] [--seconds 5] [--synchronous default|NORMAL|FULL]
 //
-// `default` is what the server runs (db/dataSource.ts): FULL, which fsyncs
-// the WAL on every commit. NORMAL is better-sqlite3's own default in WAL mode
-// (it builds SQLite with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1): a commit is
-// written to the WAL without fsync, durable against a crash of the process,
-// not of the machine. `--checkpoints worker` (the default) takes the WAL
+// `default` is what the server runs (db/dataSource.ts): NORMAL, where a
+// COMMIT writes the WAL without fsync, and transaction() then waits for an
+// fsync of the WAL on the thread pool (db/walSync.ts), so a send is still on
+// disk when it resolves. FULL is how the server ran before: SQLite fsyncs the
+// WAL inside every COMMIT, on the event loop (the wait on the thread pool then
+// finds nothing left to write). `--checkpoints worker` (the default) takes the WAL
 // checkpoints off the event loop as the server does (db/walCheckpoints.ts);
 // `--checkpoints commit` leaves them to the commits, as SQLite does by default;
 // `--autocheckpoint 0` turns them off altogether, to show what they cost.

@@ -8,7 +8,7 @@ import type { AssistantConfig } from '../config.js';
 import { Conversation, Message, User } from '../db/entities/index.js';
 import { mentionedUsernames } from '../db/mentions.js';
 import { GENERATION_IN_PROGRESS, updateGeneration } from '../db/messages.js';
-import { isUniqueViolation } from '../db/transaction.js';
+import { isUniqueViolation, writeAlone } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { RateLimiter } from '../rateLimit.js';
 import type { Realtime } from '../realtime/index.js';
@@ -78,15 +78,18 @@ export async function ensureAssistantUser(dataSource: DataSource, config: Assist
   const existing = await dataSource.manager.findOneBy(User, { username: config.username });
   if (existing) return checkedBot(existing, config);
   try {
-    await dataSource.manager.insert(User, {
-      username: config.username,
-      displayName: config.displayName,
-      displayNameLower: config.displayName.toLowerCase(),
-      passwordHash: await hashPassword(randomBytes(32).toString('base64url')),
-      isBot: true,
-      createdAt: new Date(),
-      lastSeenAt: null,
-    });
+    const passwordHash = await hashPassword(randomBytes(32).toString('base64url'));
+    await writeAlone(dataSource, (manager) =>
+      manager.insert(User, {
+        username: config.username,
+        displayName: config.displayName,
+        displayNameLower: config.displayName.toLowerCase(),
+        passwordHash,
+        isBot: true,
+        createdAt: new Date(),
+        lastSeenAt: null,
+      }),
+    );
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
   }

@@ -31,8 +31,8 @@ import { Conversation, Membership, Message, type MessageEvent, User } from '../d
 import { readEventsAfter } from '../db/eventLog.js';
 import { readMentions } from '../db/mentions.js';
 import { completeStoppedText, GENERATION_IN_PROGRESS, storeMessage, updateGeneration } from '../db/messages.js';
-import { LeasedRounds, writeAlone } from '../db/leasedRounds.js';
-import { transaction } from '../db/transaction.js';
+import { LeasedRounds } from '../db/leasedRounds.js';
+import { transaction, writeAlone } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { Realtime } from '../realtime/index.js';
 import { MESSAGE_BODY_MAX } from '../schema/limits.js';

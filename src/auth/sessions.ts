@@ -3,6 +3,7 @@
 // is live is cached per instance (no query per request), and revocations are
 // announced on the `sessions` topic so every instance forgets what it cached
 // and closes that session's sockets (websocket.ts listens).
+import { writeAlone } from '../db/transaction.js';
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { DataSource } from 'typeorm';
@@ -57,7 +58,9 @@ export class Sessions implements TokenService {
   /** A token of a new session of the user. */
   async issue(userId: number): Promise<string> {
     const id = randomBytes(16).toString('hex');
-    await this.dataSource.manager.insert(Session, { id, userId, createdAt: new Date(), revokedAt: null });
+    await writeAlone(this.dataSource, (manager) =>
+      manager.insert(Session, { id, userId, createdAt: new Date(), revokedAt: null }),
+    );
     return this.signer.sign(userId, id);
   }
 
@@ -78,14 +81,18 @@ export class Sessions implements TokenService {
    * or all. Refused here at once; on other instances as soon as the announcement arrives.
    */
   async revoke(revoked: SessionsRevokedPayload): Promise<void> {
-    const query = this.dataSource.manager
-      .createQueryBuilder()
-      .update(Session)
-      .set({ revokedAt: new Date() })
-      .where('userId = :userId AND revokedAt IS NULL', { userId: revoked.userId });
-    if (revoked.sessionId) query.andWhere('id = :sessionId', { sessionId: revoked.sessionId });
-    if (revoked.exceptSessionId) query.andWhere('id <> :exceptSessionId', { exceptSessionId: revoked.exceptSessionId });
-    await query.execute();
+    await writeAlone(this.dataSource, (manager) => {
+      const query = manager
+        .createQueryBuilder()
+        .update(Session)
+        .set({ revokedAt: new Date() })
+        .where('userId = :userId AND revokedAt IS NULL', { userId: revoked.userId });
+      if (revoked.sessionId) query.andWhere('id = :sessionId', { sessionId: revoked.sessionId });
+      if (revoked.exceptSessionId) {
+        query.andWhere('id <> :exceptSessionId', { exceptSessionId: revoked.exceptSessionId });
+      }
+      return query.execute();
+    });
     this.apply(revoked);
     try {
       await this.bus.publish('sessionsRevoked', revoked);

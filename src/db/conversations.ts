@@ -1,7 +1,7 @@
 import { type DataSource, type EntityManager, In } from 'typeorm';
 import { Conversation, Membership, User } from './entities/index.js';
 import { claimEventPosition } from './eventLog.js';
-import { isUniqueViolation, transaction } from './transaction.js';
+import { isUniqueViolation, transaction, writeAlone } from './transaction.js';
 
 /** The unique key of a pair's DIRECT conversation, the same whichever member asks. */
 export function directKey(userA: number, userB: number): string {
@@ -167,13 +167,15 @@ export async function advanceReadMarker(
   dataSource: DataSource,
   { conversationId, userId, messageId }: { conversationId: number; userId: number; messageId: number },
 ): Promise<boolean> {
-  const result = await dataSource.manager
-    .createQueryBuilder()
-    .update(Membership)
-    .set({ lastReadMessageId: messageId })
-    .where('conversationId = :conversationId AND userId = :userId', { conversationId, userId })
-    .andWhere('(lastReadMessageId IS NULL OR lastReadMessageId < :messageId)', { messageId })
-    .execute();
+  const result = await writeAlone(dataSource, (manager) =>
+    manager
+      .createQueryBuilder()
+      .update(Membership)
+      .set({ lastReadMessageId: messageId })
+      .where('conversationId = :conversationId AND userId = :userId', { conversationId, userId })
+      .andWhere('(lastReadMessageId IS NULL OR lastReadMessageId < :messageId)', { messageId })
+      .execute(),
+  );
   return (result.affected ?? 0) > 0;
 }
 

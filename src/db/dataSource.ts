@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { MAX_PREPARED_STATEMENTS } from './prepared.js';
 import { entities } from './entities/index.js';
+import { syncCommitsWith, WalSync } from './walSync.js';
 
 export type DatabaseOptions = {
   /** Called with each SQL statement; tests count queries with it. */
@@ -87,20 +88,20 @@ export function createDataSource(config: Config, logger: Logger, options: Databa
       extra: { maxPreparedStatements: MAX_PREPARED_STATEMENTS },
     });
   }
-  return new DataSource({
+  const dataSource = new DataSource({
     ...common,
     type: 'better-sqlite3',
     database: config.database.path,
     enableWAL: true,
     timeout: SQLITE_BUSY_TIMEOUT_MS,
-    // A commit is on disk before a send is acknowledged: better-sqlite3 builds
-    // SQLite to default to NORMAL in WAL mode, where a commit is not fsynced
-    // (lost with the machine, though not with the process). With group commit
-    // FULL costs one fsync per batch (bench/sqlite-commit-stall.ts, docs/benchmarks.md).
+    // A COMMIT writes the log without fsyncing it on the event loop; the fsync
+    // follows on the thread pool, and transaction() waits for it (db/walSync.ts).
     prepareDatabase: (database: { pragma(sql: string): unknown }) => {
-      database.pragma('synchronous = FULL');
+      database.pragma('synchronous = NORMAL');
     },
   });
+  syncCommitsWith(dataSource, new WalSync(`${config.database.path}-wal`));
+  return dataSource;
 }
 
 /** Creates the database (MySQL) or its folder (SQLite) if missing, connects, and applies pending migrations. */

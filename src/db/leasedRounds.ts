@@ -4,22 +4,13 @@
 // round at a time, a round asked for meanwhile running after it. What a round
 // does is each worker's own; how it is scheduled and fenced is here.
 import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager, EntityTarget } from 'typeorm';
-import { transaction } from './transaction.js';
+import type { DataSource, EntityTarget } from 'typeorm';
+import { writeAlone } from './transaction.js';
 
 /** The columns of a worker's state row that the lease uses. */
 export type LeaseRow = { id: number; leaseOwner: string | null; leaseUntil: number };
 
 const STATE_ROW_ID = 1;
-
-/**
- * Runs a single-statement write. On SQLite every query shares one
- * connection, so a write issued while another transaction is open would
- * join it (and roll back with it): it waits its turn, as transaction() does.
- */
-export function writeAlone<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-  return dataSource.options.type === 'better-sqlite3' ? transaction(dataSource, work) : work(dataSource.manager);
-}
 
 export class LeasedRounds {
   /** This instance, as the lease names it. */

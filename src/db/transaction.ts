@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { commitsDurable } from './walSync.js';
 
 /** MySQL error numbers a transaction is retried on: the work is safe to run again. */
 const RETRYABLE_MYSQL_ERRORS = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
@@ -28,9 +29,17 @@ function isRetryable(error: unknown): boolean {
   return errno !== undefined && RETRYABLE_MYSQL_ERRORS.has(errno);
 }
 
-/** Runs `work` in one transaction: all of it commits, or none. */
+/**
+ * Runs `work` in one transaction: all of it commits, or none. Resolves once
+ * the commit is on disk: on SQLite, after an fsync off the event loop
+ * (db/walSync.ts), while the next transaction in the queue already runs.
+ */
 export async function transaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-  if (isSqlite(dataSource)) return enqueue(dataSource, () => dataSource.transaction(work));
+  if (isSqlite(dataSource)) {
+    const result = await enqueue(dataSource, () => dataSource.transaction(work));
+    await commitsDurable(dataSource);
+    return result;
+  }
   for (let attempt = 1; ; attempt++) {
     try {
       return await dataSource.transaction(work);
@@ -38,6 +47,16 @@ export async function transaction<T>(dataSource: DataSource, work: (manager: Ent
       if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
     }
   }
+}
+
+/**
+ * Runs a single-statement write outside any transaction. On SQLite every
+ * query shares one connection, so a write issued while another transaction is
+ * open would join it (and roll back with it): it waits its turn, and its
+ * commit is on disk when it resolves, as with transaction().
+ */
+export function writeAlone<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  return isSqlite(dataSource) ? transaction(dataSource, work) : work(dataSource.manager);
 }
 
 /** Runs a read that must see only committed rows (live delivery publishes only what is committed). */

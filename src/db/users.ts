@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { User } from './entities/index.js';
-import { isUniqueViolation } from './transaction.js';
+import { isUniqueViolation, writeAlone } from './transaction.js';
 
 /** Inserts a user; null when the username is taken. */
 export async function insertUser(
@@ -14,7 +14,7 @@ export async function insertUser(
     lastSeenAt: null,
   });
   try {
-    await dataSource.manager.insert(User, user);
+    await writeAlone(dataSource, (manager) => manager.insert(User, user));
     return user;
   } catch (error) {
     if (isUniqueViolation(error)) return null;

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { type DataSource, In } from 'typeorm';
 import type { PushConfig } from '../config.js';
-import { transaction } from '../db/transaction.js';
+import { transaction, writeAlone } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { Realtime } from '../realtime/index.js';
 import { ConversationMute, PushDelivery, PushSubscriptionRow } from './entities.js';
@@ -79,25 +79,24 @@ export async function startPush(
     },
 
     async unregister(userId, endpoint) {
-      const result = await dataSource.manager.delete(PushSubscriptionRow, {
-        endpointHash: endpointHash(endpoint),
-        userId,
-      });
+      const result = await writeAlone(dataSource, (manager) =>
+        manager.delete(PushSubscriptionRow, { endpointHash: endpointHash(endpoint), userId }),
+      );
       return (result.affected ?? 0) > 0;
     },
 
     async setMuted(userId, conversationId, muted) {
-      if (!muted) {
-        await dataSource.manager.delete(ConversationMute, { conversationId, userId });
-        return;
-      }
-      await dataSource.manager
-        .createQueryBuilder()
-        .insert()
-        .into(ConversationMute)
-        .values({ conversationId, userId, createdAt: new Date() })
-        .orIgnore()
-        .execute();
+      await writeAlone<unknown>(dataSource, (manager) =>
+        muted
+          ? manager
+              .createQueryBuilder()
+              .insert()
+              .into(ConversationMute)
+              .values({ conversationId, userId, createdAt: new Date() })
+              .orIgnore()
+              .execute()
+          : manager.delete(ConversationMute, { conversationId, userId }),
+      );
     },
 
     async mutedAmong(userId, conversationIds) {

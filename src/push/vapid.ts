@@ -1,5 +1,6 @@
 // The VAPID key pair every instance signs pushes with (RFC 8292): from the
 // configuration, or generated once and kept in the database.
+import { writeAlone } from '../db/transaction.js';
 import type { DataSource } from 'typeorm';
 import webpush from 'web-push';
 import type { PushConfig } from '../config.js';
@@ -20,12 +21,14 @@ export async function loadVapidKeys(dataSource: DataSource, config: PushConfig):
   const stored = await readStoredKeys(dataSource);
   if (stored) return stored;
   const generated = webpush.generateVAPIDKeys();
-  await dataSource.manager
-    .createQueryBuilder()
-    .update(PushState)
-    .set({ vapidPublicKey: generated.publicKey, vapidPrivateKey: generated.privateKey })
-    .where('id = :id AND vapidPublicKey IS NULL', { id: STATE_ROW_ID })
-    .execute();
+  await writeAlone(dataSource, (manager) =>
+    manager
+      .createQueryBuilder()
+      .update(PushState)
+      .set({ vapidPublicKey: generated.publicKey, vapidPrivateKey: generated.privateKey })
+      .where('id = :id AND vapidPublicKey IS NULL', { id: STATE_ROW_ID })
+      .execute(),
+  );
   const winner = await readStoredKeys(dataSource);
   if (!winner) throw new Error('the VAPID keys could not be stored');
   return winner;

@@ -3,6 +3,7 @@
 // an expiry it keeps renewing; when an instance dies its entries expire and a
 // sweep on any surviving instance publishes those users offline. And who may
 // see it: only people who share a conversation with the user (`Contacts`).
+import { writeAlone } from '../db/transaction.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RedisClient } from './pubsub.js';
@@ -265,11 +266,11 @@ export class Presence {
   private async wentOffline(userIds: readonly number[]): Promise<void> {
     if (userIds.length === 0) return;
     const lastSeenAt = new Date();
-    const written = this.dataSource.manager
-      .update(User, { id: In([...userIds]) }, { lastSeenAt })
-      .catch((error: Error) => {
-        this.logger.warn({ err: error.message, users: userIds.length }, 'lastSeenAt not written');
-      });
+    const written = writeAlone(this.dataSource, (manager) =>
+      manager.update(User, { id: In([...userIds]) }, { lastSeenAt }),
+    ).catch((error: Error) => {
+      this.logger.warn({ err: error.message, users: userIds.length }, 'lastSeenAt not written');
+    });
     await Promise.race([written, delay(LAST_SEEN_WRITE_WAIT_MS, undefined, { ref: false })]);
     await Promise.all(
       userIds.map(async (userId) => {

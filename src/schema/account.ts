@@ -1,5 +1,6 @@
 // The caller's account and sessions: profile, password, logging out (one
 // session or all), and refreshing the token, over HTTP or an open WebSocket.
+import { writeAlone } from '../db/transaction.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { User } from '../db/entities/index.js';
 import { listConversationIdsOf } from '../db/conversations.js';
@@ -25,10 +26,12 @@ builder.mutationFields((t) => ({
       // Each change costs every conversation's members a reload, as a membership change does.
       await context.rateLimiter.consume('membershipChange', context.viewer!.id);
       const user = await requireViewer(context);
-      await context.dataSource.manager.update(
-        User,
-        { id: user.id },
-        { displayName: args.displayName, displayNameLower: args.displayName.toLowerCase() },
+      await writeAlone(context.dataSource, (manager) =>
+        manager.update(
+          User,
+          { id: user.id },
+          { displayName: args.displayName, displayNameLower: args.displayName.toLowerCase() },
+        ),
       );
       const conversationIds = await listConversationIdsOf(context.dataSource, user.id);
       await Promise.all(
@@ -56,11 +59,8 @@ builder.mutationFields((t) => ({
       if (!(await verifyPassword(user.passwordHash, args.currentPassword))) {
         throw wrongPassword('currentPassword');
       }
-      await context.dataSource.manager.update(
-        User,
-        { id: user.id },
-        { passwordHash: await hashPassword(args.newPassword) },
-      );
+      const passwordHash = await hashPassword(args.newPassword);
+      await writeAlone(context.dataSource, (manager) => manager.update(User, { id: user.id }, { passwordHash }));
       await context.sessions.revoke({ userId: user.id });
       return { token: await context.sessions.issue(user.id), user };
     },

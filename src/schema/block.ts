@@ -1,6 +1,7 @@
 // Blocking a user: the blocked user can no longer send, edit, react or type in
 // the DIRECT conversation with the blocker (FORBIDDEN), cannot open it anew,
 // and sees the blocker offline. Groups are unaffected.
+import { writeAlone } from '../db/transaction.js';
 import type { Context } from '../context.js';
 import { Block } from '../db/entities/index.js';
 import { badUserInput, forbidden, notFound } from '../errors.js';
@@ -60,19 +61,18 @@ async function setBlocked(context: Context, userGlobalId: string, blocked: boole
   const user = userId === null ? null : await context.loaders.user.load(userId);
   if (!user) throw notFound('User');
   if (user.id === viewerId) throw badUserInput('userId', 'You cannot block yourself.');
-  const manager = context.dataSource.manager;
-  if (blocked) {
-    context.realtime.blockers.add(viewerId);
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(Block)
-      .values({ blockerId: viewerId, blockedId: user.id, createdAt: new Date() })
-      .orIgnore()
-      .execute();
-  } else {
-    await manager.delete(Block, { blockerId: viewerId, blockedId: user.id });
-  }
+  if (blocked) context.realtime.blockers.add(viewerId);
+  await writeAlone<unknown>(context.dataSource, (manager) =>
+    blocked
+      ? manager
+          .createQueryBuilder()
+          .insert()
+          .into(Block)
+          .values({ blockerId: viewerId, blockedId: user.id, createdAt: new Date() })
+          .orIgnore()
+          .execute()
+      : manager.delete(Block, { blockerId: viewerId, blockedId: user.id }),
+  );
   await context.realtime.blocks.publish({ blockerId: viewerId, blockedId: user.id, blocked });
   context.loaders.blockedByViewer.clear(user.id);
   return user;

@@ -1,0 +1,85 @@
+// An embedded SQLite commit is on disk before anyone is told it happened, yet
+// its fsync no longer holds the event loop. Under `synchronous = FULL` every
+// COMMIT fsynced the write-ahead log inside better-sqlite3's synchronous call:
+// 1.5-3 ms on this class of disk during which no socket, timer or request of
+// the process ran (docs/benchmarks.md, "Do SQLite commits stall the event
+// loop?"). Now the connection commits under `synchronous = NORMAL` (frames
+// written to the log, no fsync) and transaction() (db/transaction.ts) then
+// waits here for an fsync of the log file on libuv's thread pool. A commit is
+// acknowledged only once that fsync, started after it, has returned: FULL's
+// durability, with the wait off the thread. Meanwhile later transactions
+// commit, and one fsync covers all of them (group commit, as MySQL does it).
+// Like InnoDB, a commit is visible to readers a moment before it is durable.
+//
+// Crash safety is SQLite's own: NORMAL keeps the database consistent through a
+// power loss, and the checkpoints (db/walCheckpoints.ts) run under FULL, so the
+// log is synced before it is copied and the database file after.
+//
+// Hand-written: SQLite has no asynchronous commit, and no library splits
+// better-sqlite3's commit from its fsync.
+import { open } from 'node:fs/promises';
+import type { DataSource } from 'typeorm';
+
+/** Flushes a file's written data to disk; a file that does not exist yet holds nothing to flush. */
+export async function syncFile(path: string): Promise<void> {
+  let file;
+  try {
+    // Opened per sync, not held: SQLite may replace the log file, and a stale descriptor would sync nothing.
+    file = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+/** The fsyncs of one database's write-ahead log: at most one running, and one queued behind it for every later caller. */
+export class WalSync {
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+
+  constructor(
+    private readonly walPath: string,
+    private readonly sync: (path: string) => Promise<void> = syncFile,
+  ) {}
+
+  /** Resolves once everything committed before the call is on disk: after an fsync that started after it. */
+  durable(): Promise<void> {
+    if (!this.running) return this.start();
+    // The running fsync may have started before this caller's commit: wait for the next one.
+    this.queued ??= this.running.then(
+      () => this.startQueued(),
+      () => this.startQueued(),
+    );
+    return this.queued;
+  }
+
+  private startQueued(): Promise<void> {
+    this.queued = null;
+    return this.start();
+  }
+
+  private start(): Promise<void> {
+    const running = this.sync(this.walPath).finally(() => {
+      if (this.running === running) this.running = null;
+    });
+    this.running = running;
+    return running;
+  }
+}
+
+const walSyncs = new WeakMap<DataSource, WalSync>();
+
+/** Makes `dataSource`'s commits wait for `walSync` (db/dataSource.ts, for a SQLite file). */
+export function syncCommitsWith(dataSource: DataSource, walSync: WalSync): void {
+  walSyncs.set(dataSource, walSync);
+}
+
+/** Resolves once `dataSource`'s commits so far are on disk; at once where commits are durable by themselves (MySQL). */
+export function commitsDurable(dataSource: DataSource): Promise<void> {
+  return walSyncs.get(dataSource)?.durable() ?? Promise.resolve();
+}

@@ -24,8 +24,8 @@ import type { Bus } from './pubsub.js';
 
 /** How often the feed checks the log even without a notification: the bound on delivery delay when pub/sub loses one. */
 const POLL_INTERVAL_MS = 1_000;
-/** Subscribers an event is handed to per turn of the event loop (see dispatch). */
-const LISTENERS_PER_TURN = 200;
+/** Events handed to subscribers per turn of the event loop, one event to one subscriber counting one (see dispatch). */
+const HANDOVERS_PER_TURN = 200;
 /** Events read and hydrated per query. */
 export const EVENT_BATCH = 500;
 
@@ -196,10 +196,8 @@ export class MessageFeed {
         if (events.length === 0) return;
         const delivered = await hydrateEvents(this.dataSource, events);
         const members = await this.memberships.membersOf(delivered.map((event) => event.conversationId));
-        for (const event of delivered) {
-          this.delivered = event.position;
-          await this.dispatch(event, members.get(event.conversationId)!);
-        }
+        this.delivered = delivered.at(-1)!.position;
+        await this.dispatch(delivered, members);
         if (events.length < EVENT_BATCH) return;
       }
     } catch (error) {
@@ -209,18 +207,29 @@ export class MessageFeed {
   }
 
   /**
-   * Hands the event to its listeners, LISTENERS_PER_TURN per turn of the event
+   * Hands the events, in position order, to the listeners allowed to see
+   * them: listener by listener, each getting all of its events of the batch
+   * at once, so a subscriber's frames of one batch leave in one write
+   * (websocket/delivery.ts). At most HANDOVERS_PER_TURN per turn of the event
    * loop: each push sets off that subscriber's delivery, and delivering to
    * thousands in one turn would keep sockets, timers and health checks waiting.
+   * A listener that joins meanwhile reads these events from the log itself
+   * (messageStream.ts): they were committed before it started listening.
    */
-  private async dispatch(event: DeliveredEvent, members: Set<number>): Promise<void> {
-    let served = 0;
+  private async dispatch(events: DeliveredEvent[], members: Map<number, Set<number>>): Promise<void> {
+    const fannedOut = events.map(() => false);
+    let handovers = 0;
     for (const listener of [...this.listeners]) {
-      if (listener.conversationId !== null && listener.conversationId !== event.conversationId) continue;
-      if (!members.has(listener.viewerId)) continue;
-      listener.push(event);
-      if (++served % LISTENERS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+      for (let index = 0; index < events.length; index++) {
+        const event = events[index]!;
+        if (listener.conversationId !== null && listener.conversationId !== event.conversationId) continue;
+        if (!members.get(event.conversationId)!.has(listener.viewerId)) continue;
+        listener.push(event);
+        fannedOut[index] = true;
+        if (++handovers % HANDOVERS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
     }
-    if (served > 0) this.onFannedOut((Date.now() - event.committedAt.getTime()) / 1000);
+    const now = Date.now();
+    events.forEach((event, index) => fannedOut[index] && this.onFannedOut((now - event.committedAt.getTime()) / 1000));
   }
 }

@@ -9,6 +9,7 @@
 // the shared execution calls directly as the feed hands out each event
 // (realtime/sharedExecution.ts), or, for what must pass envelop's hooks
 // first, the subscription's loop in protocol.ts.
+import type { Socket } from 'node:net';
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import { tagErrorCodes } from '../errorCodes.js';
@@ -18,6 +19,30 @@ import { CLOSE_SLOW_CONSUMER, MAX_BUFFERED_BYTES, closeSocket } from './limits.j
 
 /** ws's send options for a text frame whose data is already a Buffer (one object for every send). */
 const TEXT_FRAME = { binary: false };
+
+/** The TCP sockets under the WebSockets written to in this turn of the event loop, corked until it ends. */
+let corked: Socket[] = [];
+
+function uncorkAll(): void {
+  const sockets = corked;
+  corked = [];
+  for (const socket of sockets) socket.uncork();
+}
+
+/**
+ * Holds what is written to `socket` until this turn of the event loop ends,
+ * then sends it in one write: the events of one group commit reach a
+ * subscriber in one system call instead of one each, and the write is most
+ * of a delivery's cost (docs/benchmarks.md). ws corks around each frame and
+ * uncorks at once; an outer cork keeps the frames buffered. ws exposes no
+ * cork of its own, so this reaches its TCP socket (`_socket`, stable in ws 8).
+ */
+function corkForThisTurn(socket: WebSocket): void {
+  const tcp = (socket as unknown as { _socket: Socket | null })._socket;
+  if (!tcp || tcp.writableCorked > 0) return; // gone, or corked already in this turn
+  tcp.cork();
+  if (corked.push(tcp) === 1) setImmediate(uncorkAll);
+}
 
 /**
  * Sends `result` as a `next` frame of the subscription whose frames start
@@ -32,6 +57,7 @@ export function deliver(socket: WebSocket, prefix: Buffer, result: ExecutionResu
     closeSocket(socket, CLOSE_SLOW_CONSUMER, 'Slow consumer');
     return false;
   }
+  corkForThisTurn(socket);
   socket.send(nextFrame(prefix, result), TEXT_FRAME);
   return true;
 }

@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/dataSource.js';
 import { User } from '../src/db/entities/index.js';
 import { transaction, writeAlone } from '../src/db/transaction.js';
-import { syncCommitsWith, syncFile, WalSync } from '../src/db/walSync.js';
+import { syncCommitsWith, WalSync } from '../src/db/walSync.js';
 import { createLogger } from '../src/logger.js';
 
 type Connection = {
@@ -78,12 +78,19 @@ describe('WalSync', () => {
     await expect(walSync.durable()).resolves.toBeUndefined();
   });
 
-  it('syncs a real file, and takes a log that does not exist yet as nothing to sync', async () => {
+  it('syncs a real log file, held open until closed, and takes a log that does not exist yet as nothing to sync', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wal-sync-'));
     try {
-      writeFileSync(join(dir, 'file'), 'data');
-      await expect(syncFile(join(dir, 'file'))).resolves.toBeUndefined();
-      await expect(syncFile(join(dir, 'missing'))).resolves.toBeUndefined();
+      const missing = new WalSync(join(dir, 'missing-wal'));
+      await expect(missing.durable()).resolves.toBeUndefined();
+      writeFileSync(join(dir, 'missing-wal'), 'frames');
+      // Created since: found now.
+      await expect(missing.durable()).resolves.toBeUndefined();
+      await missing.close();
+      const wal = new WalSync(join(dir, 'wal'));
+      writeFileSync(join(dir, 'wal'), 'frames');
+      await Promise.all([wal.durable(), wal.durable(), wal.durable()]);
+      await wal.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createConnection } from 'mysql2/promise';
-import { DataSource, type Logger as TypeOrmLogger } from 'typeorm';
+import { DataSource, type DataSourceOptions, type Logger as TypeOrmLogger } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -41,6 +41,22 @@ class QueryLogger implements TypeOrmLogger {
   }
   log(level: 'log' | 'info' | 'warn', message: unknown) {
     if (level === 'warn') this.logger.warn({ message }, 'database warning');
+  }
+}
+
+/** The embedded database: its commits wait for the fsyncs of its WAL (db/walSync.ts), whose file closes with it. */
+class EmbeddedDataSource extends DataSource {
+  constructor(
+    options: DataSourceOptions,
+    private readonly walSync: WalSync,
+  ) {
+    super(options);
+    syncCommitsWith(this, walSync);
+  }
+
+  override async destroy(): Promise<void> {
+    await super.destroy();
+    await this.walSync.close();
   }
 }
 
@@ -88,20 +104,21 @@ export function createDataSource(config: Config, logger: Logger, options: Databa
       extra: { maxPreparedStatements: MAX_PREPARED_STATEMENTS },
     });
   }
-  const dataSource = new DataSource({
-    ...common,
-    type: 'better-sqlite3',
-    database: config.database.path,
-    enableWAL: true,
-    timeout: SQLITE_BUSY_TIMEOUT_MS,
-    // A COMMIT writes the log without fsyncing it on the event loop; the fsync
-    // follows on the thread pool, and transaction() waits for it (db/walSync.ts).
-    prepareDatabase: (database: { pragma(sql: string): unknown }) => {
-      database.pragma('synchronous = NORMAL');
+  return new EmbeddedDataSource(
+    {
+      ...common,
+      type: 'better-sqlite3',
+      database: config.database.path,
+      enableWAL: true,
+      timeout: SQLITE_BUSY_TIMEOUT_MS,
+      // A COMMIT writes the log without fsyncing it on the event loop; the fsync
+      // follows on the thread pool, and transaction() waits for it (db/walSync.ts).
+      prepareDatabase: (database: { pragma(sql: string): unknown }) => {
+        database.pragma('synchronous = NORMAL');
+      },
     },
-  });
-  syncCommitsWith(dataSource, new WalSync(`${config.database.path}-wal`));
-  return dataSource;
+    new WalSync(`${config.database.path}-wal`),
+  );
 }
 
 /** Creates the database (MySQL) or its folder (SQLite) if missing, connects, and applies pending migrations. */

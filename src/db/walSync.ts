@@ -17,23 +17,16 @@
 //
 // Hand-written: SQLite has no asynchronous commit, and no library splits
 // better-sqlite3's commit from its fsync.
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { DataSource } from 'typeorm';
 
-/** Flushes a file's written data to disk; a file that does not exist yet holds nothing to flush. */
-export async function syncFile(path: string): Promise<void> {
-  let file;
+/** The file at `path` opened for fsync; null while it does not exist (no commit has written the log yet). */
+async function openIfExists(path: string): Promise<FileHandle | null> {
   try {
-    // Opened per sync, not held: SQLite may replace the log file, and a stale descriptor would sync nothing.
-    file = await open(path, 'r');
+    return await open(path, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
-  }
-  try {
-    await file.sync();
-  } finally {
-    await file.close();
   }
 }
 
@@ -41,10 +34,17 @@ export async function syncFile(path: string): Promise<void> {
 export class WalSync {
   private running: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
+  /**
+   * Held open: opening and closing it around each fsync cost the event loop
+   * more than the fsync itself. SQLite keeps the log file (the same inode)
+   * for as long as the server's connection is open; close() follows it.
+   */
+  private file: FileHandle | null = null;
 
   constructor(
     private readonly walPath: string,
-    private readonly sync: (path: string) => Promise<void> = syncFile,
+    /** Stands in for the fsync of the log (tests); null: the real one. */
+    private readonly syncLog: (() => Promise<void>) | null = null,
   ) {}
 
   /** Resolves once everything committed before the call is on disk: after an fsync that started after it. */
@@ -58,17 +58,32 @@ export class WalSync {
     return this.queued;
   }
 
+  /** Closes the log file, once the connection that writes it is closed. */
+  async close(): Promise<void> {
+    await Promise.allSettled([this.running, this.queued]);
+    const file = this.file;
+    this.file = null;
+    await file?.close();
+  }
+
   private startQueued(): Promise<void> {
     this.queued = null;
     return this.start();
   }
 
   private start(): Promise<void> {
-    const running = this.sync(this.walPath).finally(() => {
+    const running = this.fsync().finally(() => {
       if (this.running === running) this.running = null;
     });
     this.running = running;
     return running;
+  }
+
+  /** One at a time (durable() runs no two at once), so the file is opened once. */
+  private async fsync(): Promise<void> {
+    if (this.syncLog) return this.syncLog();
+    this.file ??= await openIfExists(this.walPath);
+    await this.file?.sync();
   }
 }
 

@@ -1,15 +1,16 @@
 // An embedded SQLite commit is on disk before anyone is told it happened, yet
 // its fsync no longer holds the event loop. Under `synchronous = FULL` every
-// COMMIT fsynced the write-ahead log inside better-sqlite3's synchronous call:
-// 1.5-3 ms on this class of disk during which no socket, timer or request of
-// the process ran (docs/benchmarks.md, "Do SQLite commits stall the event
-// loop?"). Now the connection commits under `synchronous = NORMAL` (frames
-// written to the log, no fsync) and transaction() (db/transaction.ts) then
-// waits here for an fsync of the log file on libuv's thread pool. A commit is
-// acknowledged only once that fsync, started after it, has returned: FULL's
-// durability, with the wait off the thread. Meanwhile later transactions
-// commit, and one fsync covers all of them (group commit, as MySQL does it).
-// Like InnoDB, a commit is visible to readers a moment before it is durable.
+// COMMIT fsynced the write-ahead log inside better-sqlite3's synchronous call,
+// 0.5-3 ms each in bench/sqlite-commit-stall.ts, during which no socket, timer
+// or request of the process ran (docs/benchmarks.md, "Do SQLite commits stall
+// the event loop?"). Now the connection commits under `synchronous = NORMAL`
+// (frames written to the log, no fsync) and transaction() (db/transaction.ts)
+// then waits here for an fsync of the log file on libuv's thread pool. A
+// commit is acknowledged only once that fsync, started after it, has
+// returned: FULL's durability, with the wait off the thread. Meanwhile later
+// transactions commit, and one fsync covers all of them (group commit, as
+// MySQL does it). Like InnoDB, a commit is visible to readers a moment before
+// it is durable.
 //
 // Crash safety is SQLite's own: NORMAL keeps the database consistent through a
 // power loss, and the checkpoints (db/walCheckpoints.ts) run under FULL, so the

@@ -230,6 +230,8 @@ export class MessageFeed {
       }
     }
     const now = Date.now();
-    events.forEach((event, index) => fannedOut[index] && this.onFannedOut((now - event.committedAt.getTime()) / 1000));
+    for (const [index, event] of events.entries()) {
+      if (fannedOut[index]) this.onFannedOut((now - event.committedAt.getTime()) / 1000);
+    }
   }
 }

@@ -130,15 +130,20 @@ describe('commits of the embedded database', () => {
     lastSeenAt: null,
   });
 
+  /** Puts the database's fsyncs in the test's hands; with the user count at that moment. */
+  const holdSyncs = () => {
+    const syncs = new HeldSyncs(userCount);
+    syncCommitsWith(dataSource, new WalSync(`${path}-wal`, syncs.sync));
+    return { syncs, before: userCount() };
+  };
+
   it('commits without an fsync on the event loop: the connection runs synchronous = NORMAL', () => {
     const connection = (dataSource.driver as unknown as { databaseConnection: Connection }).databaseConnection;
     expect(connection.pragma('synchronous', { simple: true })).toBe(1);
   });
 
   it('resolves transaction() and writeAlone() only after the log was synced, the commit already in it', async () => {
-    const syncs = new HeldSyncs(userCount);
-    syncCommitsWith(dataSource, new WalSync(`${path}-wal`, syncs.sync));
-    const before = userCount();
+    const { syncs, before } = holdSyncs();
 
     const written = transaction(dataSource, (manager) => manager.insert(User, newUser('wal_a')));
     await expect.poll(() => syncs.started.length).toBe(1);
@@ -157,9 +162,7 @@ describe('commits of the embedded database', () => {
   });
 
   it('lets the next transaction commit while the last one waits for its fsync, and covers both with the next', async () => {
-    const syncs = new HeldSyncs(userCount);
-    syncCommitsWith(dataSource, new WalSync(`${path}-wal`, syncs.sync));
-    const before = userCount();
+    const { syncs, before } = holdSyncs();
     const first = transaction(dataSource, (manager) => manager.insert(User, newUser('wal_c')));
     await expect.poll(() => syncs.started.length).toBe(1);
     const second = transaction(dataSource, (manager) => manager.insert(User, newUser('wal_d')));

@@ -218,12 +218,14 @@ export class MessageFeed {
    */
   private async dispatch(events: DeliveredEvent[], members: Map<number, Set<number>>): Promise<void> {
     const fannedOut = events.map(() => false);
+    // Looked up once per event, not once per event and listener.
+    const membersOf = events.map((event) => members.get(event.conversationId)!);
     let handovers = 0;
     for (const listener of [...this.listeners]) {
       for (let index = 0; index < events.length; index++) {
         const event = events[index]!;
         if (listener.conversationId !== null && listener.conversationId !== event.conversationId) continue;
-        if (!members.get(event.conversationId)!.has(listener.viewerId)) continue;
+        if (!membersOf[index]!.has(listener.viewerId)) continue;
         listener.push(event);
         fannedOut[index] = true;
         if (++handovers % HANDOVERS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));

@@ -16,7 +16,7 @@ import { setTimeout as wait } from 'node:timers/promises';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { type DataSource, In, LessThanOrEqual, Not } from 'typeorm';
 import type { WebhookConfig } from '../config.js';
-import { Block, Membership, Message, User } from '../db/entities/index.js';
+import { Block, Membership, Message, type MessageEvent, User } from '../db/entities/index.js';
 import { readEventsAfter } from '../db/eventLog.js';
 import { storeMessage } from '../db/messages.js';
 import { LeasedRounds } from '../db/leasedRounds.js';
@@ -33,6 +33,8 @@ const TICK_MS = 500;
 const LEASE_MS = 5_000;
 /** Events read per transaction. */
 const EVENT_BATCH = 200;
+/** Under load, the pause between rounds: a webhook leaves at most this much later, and a round takes a batch. */
+const ROUND_GAP_MS = 50;
 /** Requests in flight at once from the holder, all bots together. */
 const SEND_CONCURRENCY = 32;
 /** Requests in flight at once to one bot: a slow bot keeps at most this many slots. */
@@ -78,6 +80,7 @@ export class WebhookWorker {
       LEASE_MS,
       () => this.round(),
       (error) => this.logger.warn({ err: error.message }, 'webhook round failed'),
+      ROUND_GAP_MS,
     );
   }
 
@@ -132,8 +135,7 @@ export class WebhookWorker {
       const events = await readEventsAfter(this.dataSource, state.position, EVENT_BATCH);
       if (events.length === 0) return;
       const through = events.at(-1)!.position;
-      const created = events.filter((event) => event.kind === 'CREATED').map((event) => event.messageId);
-      const deliveries = await this.plan(created);
+      const deliveries = await this.plan(events.filter((event) => event.kind === 'CREATED'));
       const advanced = await transaction(this.dataSource, async (manager) => {
         // Fenced: only the lease holder moves the position, and only from where it read it.
         const moved = await manager
@@ -172,9 +174,23 @@ export class WebhookWorker {
     }
   }
 
-  /** The (message, bot) pairs: messages by people (not bots), to each bot member with a webhook. */
-  private async plan(messageIds: number[]): Promise<{ messageId: number; botId: number }[]> {
-    if (messageIds.length === 0) return [];
+  /**
+   * The (message, bot) pairs: messages by people (not bots), to each bot
+   * member with a webhook. The bots are looked up first, from the events'
+   * conversations: most conversations have none, and then no message is read.
+   */
+  private async plan(created: MessageEvent[]): Promise<{ messageId: number; botId: number }[]> {
+    if (created.length === 0) return [];
+    const conversationIds = [...new Set(created.map((event) => event.conversationId))];
+    const botMembers: { conversationId: number | string; botId: number | string }[] = await this.dataSource.manager
+      .createQueryBuilder(Membership, 'membership')
+      .innerJoin(BotRow, 'bot', 'bot.userId = membership.userId')
+      .where('membership.conversationId IN (:...conversationIds) AND bot.webhookUrl IS NOT NULL', { conversationIds })
+      .select(['membership.conversationId AS conversationId', 'bot.userId AS botId'])
+      .getRawMany();
+    if (botMembers.length === 0) return [];
+    const withBots = new Set(botMembers.map((member) => Number(member.conversationId)));
+    const messageIds = created.filter((event) => withBots.has(event.conversationId)).map((event) => event.messageId);
     const messages = await this.dataSource.manager
       .createQueryBuilder(Message, 'message')
       .innerJoin(User, 'sender', 'sender.id = message.senderId')
@@ -184,14 +200,6 @@ export class WebhookWorker {
       })
       .select(['message.id', 'message.conversationId', 'message.senderId'])
       .getMany();
-    if (messages.length === 0) return [];
-    const conversationIds = [...new Set(messages.map((message) => message.conversationId))];
-    const botMembers: { conversationId: number | string; botId: number | string }[] = await this.dataSource.manager
-      .createQueryBuilder(Membership, 'membership')
-      .innerJoin(BotRow, 'bot', 'bot.userId = membership.userId')
-      .where('membership.conversationId IN (:...conversationIds) AND bot.webhookUrl IS NOT NULL', { conversationIds })
-      .select(['membership.conversationId AS conversationId', 'bot.userId AS botId'])
-      .getRawMany();
     return messages.flatMap((message) =>
       botMembers
         .filter((member) => Number(member.conversationId) === message.conversationId)

@@ -16,7 +16,7 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import { type DataSource, In, LessThanOrEqual } from 'typeorm';
 import type { PushConfig } from '../config.js';
-import { Conversation, Message, type MessageEvent, User } from '../db/entities/index.js';
+import { Conversation, Membership, Message, type MessageEvent, User } from '../db/entities/index.js';
 import { readEventsAfter } from '../db/eventLog.js';
 import { LeasedRounds } from '../db/leasedRounds.js';
 import { transaction, writeAlone } from '../db/transaction.js';
@@ -186,12 +186,28 @@ export class Pusher {
     }
   }
 
-  /** The (message, subscription) pairs the due messages go to; deleted messages go nowhere. */
+  /**
+   * The (message, subscription) pairs the due messages go to; deleted messages
+   * go nowhere. Only conversations with a member who has a push subscription
+   * are read further: in the others nobody can be pushed, whoever is away.
+   */
   private async plan(events: MessageEvent[]): Promise<{ messageId: number; subscriptionId: number }[]> {
     if (events.length === 0) return [];
-    const messages = (
-      await this.dataSource.manager.findBy(Message, { id: In(events.map((event) => event.messageId)) })
-    ).filter((message) => message.deletedAt === null);
+    const conversationIds = [...new Set(events.map((event) => event.conversationId))];
+    const reachable: { conversationId: number | string }[] = await this.dataSource.manager
+      .createQueryBuilder(Membership, 'membership')
+      .innerJoin(PushSubscriptionRow, 'subscription', 'subscription.userId = membership.userId')
+      .where('membership.conversationId IN (:...conversationIds)', { conversationIds })
+      .select('DISTINCT membership.conversationId', 'conversationId')
+      .getRawMany();
+    if (reachable.length === 0) return [];
+    const withSubscribers = new Set(reachable.map((row) => Number(row.conversationId)));
+    const messageIds = events
+      .filter((event) => withSubscribers.has(event.conversationId))
+      .map((event) => event.messageId);
+    const messages = (await this.dataSource.manager.findBy(Message, { id: In(messageIds) })).filter(
+      (message) => message.deletedAt === null,
+    );
     const recipients = await recipientsOf(this.dataSource, this.presence, messages);
     const userIds = [...new Set([...recipients.values()].flat())];
     if (userIds.length === 0) return [];

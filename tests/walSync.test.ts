@@ -145,20 +145,15 @@ describe('commits of the embedded database', () => {
   it('resolves transaction() and writeAlone() only after the log was synced, the commit already in it', async () => {
     const { syncs, before } = holdSyncs();
 
-    const written = transaction(dataSource, (manager) => manager.insert(User, newUser('wal_a')));
-    await expect.poll(() => syncs.started.length).toBe(1);
-    // The fsync started once the row was committed (another connection sees it), and the caller waits for it.
-    expect(syncs.started[0]!.seen).toBe(before + 1);
-    expect(await settled(written)).toBe(false);
-    syncs.releaseAll();
-    await written;
-
-    const alone = writeAlone(dataSource, (manager) => manager.insert(User, newUser('wal_b')));
-    await expect.poll(() => syncs.started.length).toBe(1);
-    expect(syncs.started[0]!.seen).toBe(before + 2);
-    expect(await settled(alone)).toBe(false);
-    syncs.releaseAll();
-    await alone;
+    for (const [index, write] of [transaction, writeAlone].entries()) {
+      const written = write(dataSource, (manager) => manager.insert(User, newUser(`wal_${'ab'[index]}`)));
+      await expect.poll(() => syncs.started.length).toBe(1);
+      // The fsync started once the row was committed (another connection sees it), and the caller waits for it.
+      expect(syncs.started[0]!.seen).toBe(before + index + 1);
+      expect(await settled(written)).toBe(false);
+      syncs.releaseAll();
+      await written;
+    }
   });
 
   it('lets the next transaction commit while the last one waits for its fsync, and covers both with the next', async () => {

@@ -21,7 +21,6 @@ export class LeasedRounds {
   private wakeTimer: NodeJS.Timeout | null = null;
   /** When this instance last took or renewed the lease (Date.now()), 0 while it does not hold it. */
   private renewedAt = 0;
-
   /** While a gap after a round runs (see roundGapMs), the timer that ends it. */
   private gapTimer: NodeJS.Timeout | null = null;
 

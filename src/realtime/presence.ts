@@ -3,12 +3,12 @@
 // an expiry it keeps renewing; when an instance dies its entries expire and a
 // sweep on any surviving instance publishes those users offline. And who may
 // see it: only people who share a conversation with the user (`Contacts`).
-import { writeAlone } from '../db/transaction.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RedisClient } from './pubsub.js';
 import { type DataSource, In } from 'typeorm';
 import { User } from '../db/entities/index.js';
+import { writeAlone } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { Memberships } from './membership.js';
 import type { Bus } from './pubsub.js';

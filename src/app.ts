@@ -12,6 +12,7 @@ import { isMultipartRequest, receiveMultipart, stagedUploads } from './attachmen
 import { createAttachmentService } from './attachments/service.js';
 import { limitRequestBody } from './bodyLimit.js';
 import { clientAddress } from './clientAddress.js';
+import { useCompiledExecution } from './compiledExecution.js';
 import type { Config } from './config.js';
 import { type Context, createContext, isSocketContext, newLoaders, type Services } from './context.js';
 import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
@@ -154,6 +155,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
         requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'graphql-require-preflight'],
       }),
       ...operationLimitPlugins({ exposeSchema: config.exposeSchema }),
+      useCompiledExecution(),
       useErrorCodes(),
       useSendMetrics(metrics),
       ...(config.serverTiming ? [useServerTiming()] : []),

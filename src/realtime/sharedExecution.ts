@@ -62,11 +62,11 @@ import {
   Kind,
   type OperationDefinitionNode,
   createSourceEventStream,
-  execute,
   getOperationAST,
   visit,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { executeCompiled } from '../compiledExecution.js';
 import { EventQueue, type QueueConsumer } from './eventQueue.js';
 
 type Viewer = { readonly id: number };
@@ -326,7 +326,10 @@ function once<C extends ViewerContext>(
 const resultOf = ({ result }: Execution) => result;
 const ignore = () => undefined;
 
-/** Executes the selection for one event on a fresh execution context, noting whether anything read the viewer's id. */
+/**
+ * Executes the selection for one event (compiled: compiledExecution.ts) on a
+ * fresh execution context, noting whether anything read the viewer's id.
+ */
 async function run<C extends ViewerContext>(event: unknown, { args, options }: Subscription<C>): Promise<Execution> {
   const context = args.contextValue;
   let readViewer = false;
@@ -337,7 +340,7 @@ async function run<C extends ViewerContext>(event: unknown, { args, options }: S
     },
   };
   const contextValue = options.executionContext(context, viewer);
-  const result = (await execute({ ...args, rootValue: event, contextValue })) as ExecutionResult;
+  const result = await executeCompiled({ ...args, rootValue: event, contextValue });
   return { result, ranFor: context.viewer?.id, readViewer };
 }
 

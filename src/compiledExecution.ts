@@ -3,14 +3,20 @@
 // selection for every object it resolves. A history page of 50 messages spent
 // most of its server time in that walk (docs/benchmarks.md).
 //
-// Compiled once per document and operation, and kept as long as the document
-// is (Yoga's parser cache hands out one DocumentNode per query text, and
-// evicts it). Two callers share the compiled queries: envelop's execute
-// (queries and mutations, over HTTP and sockets, through the plugin below),
-// and each subscription event's shared execution (realtime/sharedExecution.ts),
-// which runs outside envelop's execute. The glue is written here rather than
-// taken from @envelop/graphql-jit because that plugin keeps its compiled
-// queries to itself, so the events would compile their documents again.
+// Compiled on a document's second run, and kept as long as the document is
+// (Yoga's parser cache hands out one DocumentNode per query text, and evicts
+// it). Compiling costs several times a validation, so a document is compiled
+// only once it runs again (as Mercurius's `jit` option does): an app's few
+// documents are compiled at once, while a client sending a new query text
+// each time cannot make the server compile for every request; their first
+// run is graphql-js's. Two callers share the compiled queries: envelop's
+// execute (queries and mutations, over HTTP and sockets, through the plugin
+// below), and each subscription event's shared execution
+// (realtime/sharedExecution.ts), which runs outside envelop's execute. The
+// glue is written here rather than taken from @envelop/graphql-jit because
+// that plugin keeps its compiled queries to itself, so the events would
+// compile their documents again, and it compiles every document on its
+// first run.
 //
 // graphql-jit's errors are not graphql-js's: they carry `locations` but no
 // source positions, and their `extensions` (undefined unless the original
@@ -30,26 +36,33 @@ import {
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 
-/** Per document, by operation name: its compiled query, or null where graphql-jit could not compile it (graphql-js runs it then). */
-const compiledByDocument = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+/** A document's operation: run once by graphql-js, then compiled (null where graphql-jit could not compile it: graphql-js runs it then). */
+type Compilation = { compiled: CompiledQuery | null } | 'ran once';
 
+/** Per document, by operation name. */
+const compilations = new WeakMap<DocumentNode, Map<string, Compilation>>();
+
+/** The operation's compiled query from its second run on; null when graphql-js runs it. */
 function compiledQueryOf({ schema, document, operationName }: ExecutionArgs): CompiledQuery | null {
-  let byOperation = compiledByDocument.get(document);
-  if (!byOperation) compiledByDocument.set(document, (byOperation = new Map()));
+  let byOperation = compilations.get(document);
+  if (!byOperation) compilations.set(document, (byOperation = new Map()));
   const key = operationName ?? '';
-  let compiled = byOperation.get(key);
-  if (compiled === undefined) {
-    const compilation = compileQuery(schema, document, operationName ?? undefined);
-    compiled = isCompiledQuery(compilation) ? compilation : null;
-    byOperation.set(key, compiled);
+  const compilation = byOperation.get(key);
+  if (compilation === undefined) {
+    byOperation.set(key, 'ran once');
+    return null;
   }
-  return compiled;
+  if (compilation !== 'ran once') return compilation.compiled;
+  const compiled = compileQuery(schema, document, operationName ?? undefined);
+  const entry = { compiled: isCompiledQuery(compiled) ? compiled : null };
+  byOperation.set(key, entry);
+  return entry.compiled;
 }
 
 /**
  * What graphql-js's `execute` returns for these arguments, from the compiled
- * query; a subscription's document runs its selection on `rootValue` as the
- * event, as graphql-js does for each event.
+ * query once there is one; a subscription's document runs its selection on
+ * `rootValue` as the event, as graphql-js does for each event.
  */
 export function executeCompiled(args: ExecutionArgs): ExecutionResult | Promise<ExecutionResult> {
   const compiled = compiledQueryOf(args);

@@ -54,6 +54,19 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
 return { allowed, retry }`;
 
+/**
+ * The script's answer, or null for anything else. During a failover a Redis
+ * Cluster client answered some calls with a reply that was not the script's
+ * (it had no retry time), which read as refusals of sends that no limit
+ * refused. An answer that is not the script's counts as Redis unavailable.
+ */
+function outcomeOf(reply: unknown): Outcome | null {
+  if (!Array.isArray(reply) || reply.length !== 2) return null;
+  const [allowed, retryAfterMs] = reply as unknown[];
+  if ((allowed !== 0 && allowed !== 1) || typeof retryAfterMs !== 'number') return null;
+  return { allowed: allowed === 1, retryAfterMs };
+}
+
 /** The same bucket in this process's memory. */
 class LocalBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -107,14 +120,10 @@ export class RateLimiter {
     const key = `${action}:${who}`;
     if (this.redis && this.redis.status === 'ready') {
       try {
-        const [allowed, retryAfterMs] = (await this.redis.eval(
-          TAKE_SCRIPT,
-          1,
-          `${this.keyPrefix}rate:${key}`,
-          rule.burst,
-          rule.perSecond,
-        )) as [number, number];
-        return { allowed: allowed === 1, retryAfterMs };
+        const reply = await this.redis.eval(TAKE_SCRIPT, 1, `${this.keyPrefix}rate:${key}`, rule.burst, rule.perSecond);
+        const outcome = outcomeOf(reply);
+        if (outcome) return outcome;
+        this.logger.warn({ reply }, 'rate limit: an unexpected reply from Redis; falls back to this process');
       } catch (error) {
         this.logger.debug({ err: (error as Error).message }, 'rate limit falls back to this process');
       }

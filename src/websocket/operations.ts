@@ -9,7 +9,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { type Context, releaseLoaders } from '../context.js';
 import { tagErrorCodes } from '../errorCodes.js';
-import { subscriptionStarts } from '../realtime/startLimit.js';
+import { MAX_CONCURRENT_SUBSCRIPTION_STARTS, subscriptionStarts } from '../realtime/startLimit.js';
 
 export type Yoga = YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
 
@@ -88,20 +88,49 @@ export async function prepareOperation(
     contextValue: await contextFactory(),
   };
   const isSubscription = operation.operation === 'subscription';
-  return { args, kind: operation.operation, run: (isSubscription ? startSubscription(subscribe) : execute) as Run };
+  return {
+    args,
+    kind: operation.operation,
+    run: (isSubscription ? subscribeReleasingStartState(subscribe) : execute) as Run,
+  };
 }
 
 /**
- * Envelop's subscribe, counted against the process's limit on starts
- * (realtime/startLimit.ts). Once the stream has started, what its context
+ * Runs `start` (an operation's preparation and start) now, or, while the
+ * process's limit on subscription starts is full, in its turn within that
+ * limit (`withinLimit`: its subscribe then takes no second turn).
+ *
+ * Why the turn comes before the preparation: in a reconnect storm thousands
+ * of Subscribe frames arrive at once. Prepared first, each waiting start held
+ * its params, its context and envelop's functions for that context for as
+ * long as it waited: long enough for V8 to move them to the old generation,
+ * where they stayed as garbage after the start until the next full GC, about
+ * 3.5 KB per socket (docs/benchmarks.md). Waiting first, a start holds only
+ * its frame. An operation's kind is known only once it is parsed, so queries
+ * and mutations wait their turn too, but only while the limit is full.
+ */
+export function inStartTurn(start: (withinLimit: boolean) => Promise<void>): Promise<void> {
+  const { activeCount, pendingCount } = subscriptionStarts;
+  if (activeCount < MAX_CONCURRENT_SUBSCRIPTION_STARTS && pendingCount === 0) return start(false);
+  return subscriptionStarts(() => start(true));
+}
+
+/** Runs a prepared operation; a subscription's subscribe counts against the limit on starts unless its start holds a turn already. */
+export function runPrepared({ args, kind, run }: PreparedOperation, withinLimit: boolean): Promise<unknown> {
+  if (kind === 'subscription' && !withinLimit) return subscriptionStarts(async () => run(args));
+  return Promise.resolve(run(args));
+}
+
+/**
+ * Envelop's subscribe. Once the stream has started, what its context
  * cached for the start is not needed again (each event is resolved on a fresh
  * context, with fresh loaders), so it is not kept for the stream's life: its
  * loaders, and Pothos's auth cache (the viewer's scopes, their answers: about
  * 1.5 KB, held by a WeakMap on the context).
  */
-function startSubscription(subscribe: Run): Run {
+function subscribeReleasingStartState(subscribe: Run): Run {
   return async (args) => {
-    const stream = await subscriptionStarts(async () => subscribe(args));
+    const stream = await subscribe(args);
     releaseLoaders(args.contextValue as Context);
     RequestCache.clearForContext(args.contextValue as object);
     return stream;

@@ -29,7 +29,7 @@ import { rootFieldOf } from '../metrics.js';
 import { SubscriptionSink, type SubscriptionReader, deliver } from './delivery.js';
 import { CONNECTION_ACK_FRAME, completeFrame, errorFrame, parseClientFrame, pongFrame } from './frames.js';
 import { CONNECTION_INIT_TIMEOUT_MS, refuseOperation } from './limits.js';
-import { type Yoga, prepareOperation } from './operations.js';
+import { type PreparedOperation, type Yoga, inStartTurn, prepareOperation, runPrepared } from './operations.js';
 import {
   AuthenticationUnavailableError,
   expiryRenewer,
@@ -145,17 +145,34 @@ class Connection implements SocketSession, SubscriptionReader {
   }
 
   /**
-   * Starts an operation and returns: a subscription's stream then runs on
-   * its own (stream below), so nothing of the Subscribe frame (its text, its
-   * payload) stays referenced for as long as the subscription runs.
+   * Subscribe: the frame is checked against the socket's state and limits at
+   * once, and the operation starts in its turn (operations.ts inStartTurn).
    */
-  private async subscribe(id: string, payload: SubscribePayload): Promise<void> {
+  private subscribe(id: string, payload: SubscribePayload): Promise<void> | void {
     if (!this.acknowledged) return this.socket.close(CloseCode.Unauthorized, 'Unauthorized');
     const { operations } = this;
     if (operations.has(id)) {
       return this.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
     }
-    operations.set(id, null);
+    const refused = refuseOperation(this.server.services, this.socketId, operations.size + 1);
+    if (refused) return this.send(errorFrame(id, refused));
+    // Marks this start: the client may complete it, and reuse its id, while it waits or starts.
+    const starting: Running = {};
+    operations.set(id, starting);
+    return inStartTurn((withinLimit) => {
+      if (operations.get(id) !== starting) return Promise.resolve();
+      return this.start(id, starting, payload, withinLimit);
+    });
+  }
+
+  /**
+   * Starts an operation and returns: a subscription's stream then runs on
+   * its own (stream below), so nothing of the Subscribe frame (its text, its
+   * payload) stays referenced for as long as the subscription runs.
+   */
+  private async start(id: string, starting: Running, payload: SubscribePayload, withinLimit: boolean): Promise<void> {
+    const { operations } = this;
+    const current = () => operations.get(id) === starting;
     const sink = new SubscriptionSink(this.socket, id);
     let started: {
       results: AsyncIterableIterator<ExecutionResult>;
@@ -164,30 +181,30 @@ class Connection implements SocketSession, SubscriptionReader {
       run: (args: ExecutionArgs) => unknown;
     } | null = null;
     try {
-      const prepared =
-        refuseOperation(this.server.services, this.socketId, operations.size) ??
-        (await prepareOperation(
-          this.server.yoga,
-          payload,
-          createSocketContext(this.server.services, {
-            viewerId: this.viewerId!,
-            sessionId: this.sessionId!,
-            clientIp: this.clientIp,
-            disconnectSlowConsumer: slowConsumerCloser(this.socket),
-            renewSocketExpiry: expiryRenewer(this),
-            resultSink: sink,
-          }),
-        ));
+      const prepared = await prepareOperation(
+        this.server.yoga,
+        payload,
+        createSocketContext(this.server.services, {
+          viewerId: this.viewerId!,
+          sessionId: this.sessionId!,
+          clientIp: this.clientIp,
+          disconnectSlowConsumer: slowConsumerCloser(this.socket),
+          renewSocketExpiry: expiryRenewer(this),
+          resultSink: sink,
+        }),
+      );
       if (Array.isArray(prepared)) {
-        if (operations.has(id)) this.send(errorFrame(id, prepared));
+        if (current()) this.send(errorFrame(id, prepared));
         return;
       }
-      const { args, run } = prepared as Exclude<typeof prepared, readonly GraphQLError[]>;
-      const result = (await run(args)) as ExecutionResult | AsyncIterableIterator<ExecutionResult>;
+      const operation = prepared as PreparedOperation;
+      const { args, run } = operation;
+      const result = (await runPrepared(operation, withinLimit)) as
+        ExecutionResult | AsyncIterableIterator<ExecutionResult>;
       if (!(Symbol.asyncIterator in result)) {
-        if (operations.has(id)) deliver(this.socket, sink.prefix, result);
-        if (operations.has(id)) this.send(completeFrame(id));
-      } else if (!operations.has(id)) {
+        if (current()) deliver(this.socket, sink.prefix, result);
+        if (current()) this.send(completeFrame(id));
+      } else if (!current()) {
         // Completed by the client while it started.
         void result.return?.();
       } else {
@@ -196,7 +213,7 @@ class Connection implements SocketSession, SubscriptionReader {
         started = { results: result, operation: rootFieldOf(args.document, args.operationName), args, run };
       }
     } finally {
-      if (!started) operations.delete(id);
+      if (!started && current()) operations.delete(id);
     }
     if (started) {
       const { metrics } = this.server.services;

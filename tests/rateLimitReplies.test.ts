@@ -12,7 +12,7 @@ const RULES = Object.fromEntries(
 ) as RateRules;
 
 function limiterAnswering(reply: unknown): RateLimiter {
-  const redis = { status: 'ready', eval: async () => reply } as unknown as RedisClient;
+  const redis = { status: 'ready', defineCommand() {}, takeRateToken: async () => reply } as unknown as RedisClient;
   return new RateLimiter(RULES, redis, 'test:', createLogger({ logLevel: 'silent' }));
 }
 

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { data, errorCode, gql, openDirect, signUp, type TestUser, uniqueName } from './helpers/client.js';
 import { type Cluster, startCluster } from './helpers/processes.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
 import { connect, rawSocket, subscribe, untilLive, wsUrl } from './helpers/ws.js';
 import WebSocket from 'ws';
 
@@ -248,5 +249,25 @@ describe('rate limits shared across instances', () => {
     const during = await sendAs(b!.graphqlUrl, alice, conversationId, 'during the outage');
     expect(during.errors).toBeUndefined();
     await cluster.redis.start();
+  });
+
+  it("shares one budget again once Redis is back, though a restarted Redis no longer knows the limit's script", async () => {
+    const [a, b] = cluster.instances;
+    await cluster.redis.kill();
+    await cluster.redis.start();
+    // Each try takes a fresh budget; until both instances have reconnected, their own buckets let the fifth send through.
+    await eventually(async () => {
+      const sender = await signUp(a!.graphqlUrl);
+      const other = await signUp(a!.graphqlUrl);
+      const direct = await openDirect(a!.graphqlUrl, sender, other);
+      for (const instance of [a!, b!, a!, b!]) {
+        expect((await sendAs(instance.graphqlUrl, sender, direct)).errors).toBeUndefined();
+      }
+      const fifth = await sendAs(a!.graphqlUrl, sender, direct);
+      if (errorCode(fifth) !== 'RATE_LIMITED') return false;
+      expectRateLimited(fifth);
+      expectRateLimited(await sendAs(b!.graphqlUrl, sender, direct));
+      return true;
+    }, 'the instances to share one budget again');
   });
 });

@@ -87,9 +87,11 @@ class LocalBuckets {
   }
 }
 
-/** The Redis client with the script defined as a command (see the constructor). */
+/** The name of the script's command on the Redis client (see the RateLimiter's constructor). */
+export const RATE_LIMIT_COMMAND = 'takeRateToken';
+
 type ScriptedRedis = RedisClient & {
-  takeRateToken(key: string, burst: number, perSecond: number): Promise<unknown>;
+  [RATE_LIMIT_COMMAND](key: string, burst: number, perSecond: number): Promise<unknown>;
 };
 
 export class RateLimiter {
@@ -107,7 +109,7 @@ export class RateLimiter {
     // ioredis runs a defined command by its SHA (EVALSHA), and sends the
     // script itself only when Redis does not know it (a restart, a new
     // cluster node): a send does not ship and hash the whole script each time.
-    redis?.defineCommand('takeRateToken', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    redis?.defineCommand(RATE_LIMIT_COMMAND, { numberOfKeys: 1, lua: TAKE_SCRIPT });
     this.redis = redis as ScriptedRedis | null;
   }
 
@@ -132,7 +134,7 @@ export class RateLimiter {
     const key = `${action}:${who}`;
     if (this.redis && this.redis.status === 'ready') {
       try {
-        const reply = await this.redis.takeRateToken(`${this.keyPrefix}rate:${key}`, rule.burst, rule.perSecond);
+        const reply = await this.redis[RATE_LIMIT_COMMAND](`${this.keyPrefix}rate:${key}`, rule.burst, rule.perSecond);
         const outcome = outcomeOf(reply);
         if (outcome) return outcome;
         this.logger.warn({ reply }, 'rate limit: an unexpected reply from Redis; falls back to this process');

@@ -7,6 +7,7 @@ import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { RATE_LIMIT_COMMAND } from '../rateLimit.js';
 import { channelOf, type Topic, type Topics } from './topics.js';
 
 /** How long a command waits for a Redis that is down before failing, so requests never hang on it. */
@@ -64,6 +65,16 @@ function createInProcessBus(keyPrefix: string): Bus {
   };
 }
 
+/**
+ * Written at once rather than auto-pipelined: the rate-limit check, which
+ * every socket's upgrade and every send waits for. An auto-pipelined command
+ * waits for the pipeline in flight to be answered before it is written; in a
+ * reconnect storm each upgrade waited that long, its request and command
+ * living long enough to be promoted: about 1 KB per socket of old-space
+ * garbage on MySQL + Redis (docs/benchmarks.md).
+ */
+const NOT_AUTO_PIPELINED = [RATE_LIMIT_COMMAND];
+
 function createRedisBus(url: string, keyPrefix: string, logger: Logger): Bus {
   const options = {
     retryStrategy: (attempt: number) => Math.min(attempt * 100, REDIS_MAX_RECONNECT_DELAY_MS),
@@ -73,8 +84,9 @@ function createRedisBus(url: string, keyPrefix: string, logger: Logger): Bus {
     maxRetriesPerRequest: 0,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     lazyConnect: false,
-    // Commands issued in one tick (a group commit's publishes, many requests' rate-limit checks) go out in one write.
+    // Commands issued in one tick (a group commit's publishes) go out in one write.
     enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: NOT_AUTO_PIPELINED,
   };
   const publisher = new Redis(url, options);
   // The subscriber must queue its SUBSCRIBE until connected and re-subscribe after a reconnect.
@@ -152,6 +164,7 @@ function createClusterBus(nodes: string[], keyPrefix: string, logger: Logger): B
     clusterRetryStrategy: retry,
     enableOfflineQueue: false,
     enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: NOT_AUTO_PIPELINED,
     redisOptions: { commandTimeout: REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 0 },
   });
   // The subscriber queues its SSUBSCRIBEs until connected and renews them after a failover.

@@ -87,12 +87,27 @@ class LocalBuckets {
   }
 }
 
-/** The name of the script's command on the Redis client (see the RateLimiter's constructor). */
+/**
+ * The script's commands on the Redis client (see the RateLimiter's
+ * constructor): one auto-pipelined with the tick's other commands, one
+ * written at once (realtime/pubsub.ts), for the checks in CHECKED_AT_ONCE.
+ */
 export const RATE_LIMIT_COMMAND = 'takeRateToken';
+export const RATE_LIMIT_COMMAND_AT_ONCE = 'takeRateTokenAtOnce';
 
-type ScriptedRedis = RedisClient & {
-  [RATE_LIMIT_COMMAND](key: string, burst: number, perSecond: number): Promise<unknown>;
-};
+/**
+ * A socket's upgrade holds its request and socket while its connect check
+ * waits, and an auto-pipelined command waits for the pipeline in flight to be
+ * answered before it is even written. In a reconnect storm every upgrade
+ * waited that long, long enough to be promoted: about 1 KB per socket of
+ * old-space garbage on MySQL + Redis (docs/benchmarks.md). Every other check
+ * stays auto-pipelined: written one by one, a send's check cost a write
+ * system call each, 7 % of the server's CPU in the MySQL throughput profile.
+ */
+const CHECKED_AT_ONCE: ReadonlySet<RateLimitedAction> = new Set(['connectPerIp']);
+
+type TakeToken = (key: string, burst: number, perSecond: number) => Promise<unknown>;
+type ScriptedRedis = RedisClient & Record<typeof RATE_LIMIT_COMMAND | typeof RATE_LIMIT_COMMAND_AT_ONCE, TakeToken>;
 
 export class RateLimiter {
   private readonly local = new LocalBuckets();
@@ -109,7 +124,9 @@ export class RateLimiter {
     // ioredis runs a defined command by its SHA (EVALSHA), and sends the
     // script itself only when Redis does not know it (a restart, a new
     // cluster node): a send does not ship and hash the whole script each time.
-    redis?.defineCommand(RATE_LIMIT_COMMAND, { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    for (const command of [RATE_LIMIT_COMMAND, RATE_LIMIT_COMMAND_AT_ONCE]) {
+      redis?.defineCommand(command, { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    }
     this.redis = redis as ScriptedRedis | null;
   }
 
@@ -134,7 +151,8 @@ export class RateLimiter {
     const key = `${action}:${who}`;
     if (this.redis && this.redis.status === 'ready') {
       try {
-        const reply = await this.redis[RATE_LIMIT_COMMAND](`${this.keyPrefix}rate:${key}`, rule.burst, rule.perSecond);
+        const command = CHECKED_AT_ONCE.has(action) ? RATE_LIMIT_COMMAND_AT_ONCE : RATE_LIMIT_COMMAND;
+        const reply = await this.redis[command](`${this.keyPrefix}rate:${key}`, rule.burst, rule.perSecond);
         const outcome = outcomeOf(reply);
         if (outcome) return outcome;
         this.logger.warn({ reply }, 'rate limit: an unexpected reply from Redis; falls back to this process');

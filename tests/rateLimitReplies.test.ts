@@ -12,7 +12,13 @@ const RULES = Object.fromEntries(
 ) as RateRules;
 
 function limiterAnswering(reply: unknown): RateLimiter {
-  const redis = { status: 'ready', defineCommand() {}, takeRateToken: async () => reply } as unknown as RedisClient;
+  const answer = async () => reply;
+  const redis = {
+    status: 'ready',
+    defineCommand() {},
+    takeRateToken: answer,
+    takeRateTokenAtOnce: answer,
+  } as unknown as RedisClient;
   return new RateLimiter(RULES, redis, 'test:', createLogger({ logLevel: 'silent' }));
 }
 

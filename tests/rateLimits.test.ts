@@ -229,13 +229,20 @@ describe('rate limits shared across instances', () => {
   let alice: TestUser;
   let conversationId: string;
   beforeAll(async () => {
-    cluster = await startCluster(2, { RATE_LIMIT_SEND_MESSAGE: '4,0.01' });
+    cluster = await startCluster(2, { RATE_LIMIT_SEND_MESSAGE: '4,0.01', RATE_LIMIT_CONNECT_PER_IP: '4,0.01' });
     const [a] = cluster.instances;
     alice = await signUp(a!.graphqlUrl);
     const bob = await signUp(a!.graphqlUrl);
     conversationId = await openDirect(a!.graphqlUrl, alice, bob);
   }, 120_000);
   afterAll(() => cluster?.stop());
+
+  it("counts a client's socket upgrades through every instance against one budget", async () => {
+    const [a, b] = cluster.instances;
+    const statuses: number[] = [];
+    for (const instance of [a!, b!, a!, b!, a!, b!]) statuses.push(await upgradeStatus(instance.graphqlUrl));
+    expect(statuses).toEqual([101, 101, 101, 101, 429, 429]);
+  });
 
   it('counts sends through every instance against one budget, and keeps sends working while Redis is down', async () => {
     const [a, b] = cluster.instances;

@@ -7,7 +7,7 @@ import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { RATE_LIMIT_COMMAND } from '../rateLimit.js';
+import { RATE_LIMIT_COMMAND_AT_ONCE } from '../rateLimit.js';
 import { channelOf, type Topic, type Topics } from './topics.js';
 
 /** How long a command waits for a Redis that is down before failing, so requests never hang on it. */
@@ -65,15 +65,8 @@ function createInProcessBus(keyPrefix: string): Bus {
   };
 }
 
-/**
- * Written at once rather than auto-pipelined: the rate-limit check, which
- * every socket's upgrade and every send waits for. An auto-pipelined command
- * waits for the pipeline in flight to be answered before it is written; in a
- * reconnect storm each upgrade waited that long, its request and command
- * living long enough to be promoted: about 1 KB per socket of old-space
- * garbage on MySQL + Redis (docs/benchmarks.md).
- */
-const NOT_AUTO_PIPELINED = [RATE_LIMIT_COMMAND];
+/** Written at once rather than auto-pipelined: a socket upgrade's rate-limit check (rateLimit.ts says why). */
+const NOT_AUTO_PIPELINED = [RATE_LIMIT_COMMAND_AT_ONCE];
 
 function createRedisBus(url: string, keyPrefix: string, logger: Logger): Bus {
   const options = {
@@ -84,7 +77,7 @@ function createRedisBus(url: string, keyPrefix: string, logger: Logger): Bus {
     maxRetriesPerRequest: 0,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     lazyConnect: false,
-    // Commands issued in one tick (a group commit's publishes) go out in one write.
+    // Commands issued in one tick (a group commit's publishes, many requests' rate-limit checks) go out in one write.
     enableAutoPipelining: true,
     autoPipeliningIgnoredCommands: NOT_AUTO_PIPELINED,
   };

@@ -159,10 +159,7 @@ class Connection implements SocketSession, SubscriptionReader {
     // Marks this start: the client may complete it, and reuse its id, while it waits or starts.
     const starting: Running = {};
     operations.set(id, starting);
-    return inStartTurn((withinLimit) => {
-      if (operations.get(id) !== starting) return Promise.resolve();
-      return this.start(id, starting, payload, withinLimit);
-    });
+    return inStartTurn((withinLimit) => this.start(id, starting, payload, withinLimit));
   }
 
   /**
@@ -173,6 +170,7 @@ class Connection implements SocketSession, SubscriptionReader {
   private async start(id: string, starting: Running, payload: SubscribePayload, withinLimit: boolean): Promise<void> {
     const { operations } = this;
     const current = () => operations.get(id) === starting;
+    if (!current()) return; // completed by the client while it waited its turn
     const sink = new SubscriptionSink(this.socket, id);
     let started: {
       results: AsyncIterableIterator<ExecutionResult>;

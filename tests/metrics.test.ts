@@ -53,6 +53,13 @@ describe.each(SET_UPS)('metrics ($name)', ({ database, options }) => {
     // Both message subscriptions are live once each saw a message.
     for (const events of subscribers)
       await untilLive(events, () => send(server.graphqlUrl, alice!, conversationId, 'warm-up'));
+    // A warm-up sent while the other subscription was not yet live can still be on its way: wait
+    // for one more message on both, which the feed delivers after every warm-up (log order), so
+    // no warm-up's delivery lands in the window counted below.
+    await send(server.graphqlUrl, alice!, conversationId, 'counting starts');
+    for (const events of subscribers) {
+      await events.waitUntil((event) => event.messageEvents.message.body === 'counting starts');
+    }
     await eventually(
       async () => sample(await scrape(metricsUrl), 'chat_active_subscriptions', { operation: 'typing' }) === 1,
       'the typing subscription counted',

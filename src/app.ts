@@ -14,7 +14,15 @@ import { limitRequestBody } from './bodyLimit.js';
 import { clientAddress } from './clientAddress.js';
 import { useCompiledExecution } from './compiledExecution.js';
 import type { Config } from './config.js';
-import { type Context, createContext, isSocketContext, newLoaders, type Services } from './context.js';
+import {
+  type Context,
+  createContext,
+  isSocketContext,
+  newLoaders,
+  releaseOperationState,
+  type Services,
+  useOperationStateRelease,
+} from './context.js';
 import { type DatabaseOptions, openDatabase } from './db/dataSource.js';
 import { sendsAwaitingCommit } from './db/messages.js';
 import { startWalCheckpoints } from './db/walCheckpoints.js';
@@ -163,6 +171,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       useErrorCodes(),
       useSendMetrics(metrics),
       ...(config.serverTiming ? [useServerTiming()] : []),
+      useOperationStateRelease(),
       useSharedSubscriptionExecution<Context>({
         // A socket context's services are its prototype (context.ts): spread them first.
         executionContext: (context, viewer) => ({
@@ -171,6 +180,7 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
           viewer,
           loaders: newLoaders(services, viewer),
         }),
+        releaseExecutionContext: releaseOperationState,
       }),
       useReadinessCheck({
         endpoint: '/ready',

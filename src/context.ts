@@ -1,3 +1,5 @@
+import { RequestCache } from '@pothos/plugin-scope-auth';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { DataSource } from 'typeorm';
 import type { AssistantService } from './assistant/index.js';
 import type { Sessions } from './auth/sessions.js';
@@ -113,13 +115,36 @@ export function isSocketContext(services: Services, context: object): boolean {
 }
 
 /**
- * Lets a socket context's loaders go, with what they cached; a later use
- * builds fresh ones. A subscription keeps its context for the socket's life
- * but reads through its loaders only while it starts (each event is resolved
- * on fresh ones, see realtime/sharedExecution.ts).
+ * Lets go of what an operation cached while it ran: its loaders (a later use
+ * builds fresh ones) and Pothos's auth cache for the context. Called once an
+ * operation is done (useOperationStateRelease), once a subscription has
+ * started (it keeps its context for the socket's life, but each event is
+ * resolved on a fresh one) and after each event's execution
+ * (realtime/sharedExecution.ts).
+ *
+ * Why not leave it to the garbage collector: Pothos keeps the auth cache in a
+ * WeakMap keyed by the context, and the cached value references the context.
+ * V8's scavenger cannot free such an entry, whose value keeps its own key
+ * alive, so every operation's context, with its loaders and the rows they
+ * read, was promoted to the old generation, and freed only by the next full
+ * GC: 15 KB per message in the WebSocket throughput bench (docs/benchmarks.md).
  */
-export function releaseLoaders(context: Context): void {
+export function releaseOperationState(context: Context): void {
   context.loaders.release();
+  RequestCache.clearForContext(context);
+}
+
+/** Releases each query's and mutation's state (releaseOperationState) once its result is ready. */
+export function useOperationStateRelease(): Plugin<Context> {
+  return {
+    onExecute: ({ args }) => ({
+      onExecuteDone({ result }) {
+        const release = () => releaseOperationState(args.contextValue);
+        if (!isAsyncIterable(result)) return release();
+        return { onEnd: release }; // results delivered in parts (@defer, @stream) read on to the last
+      },
+    }),
+  };
 }
 
 export function newLoaders(services: Services, viewer: Viewer | null): Loaders {

@@ -26,11 +26,13 @@ import { holdsWithin } from './helpers/wait.js';
 import { type Collector, connect, subscribe as subscribeOverSocket } from './helpers/ws.js';
 
 type Tick = { n: number; likedBy: number[] };
-type TestContext = { viewer: { readonly id: number } | null };
+type TestContext = { viewer: { readonly id: number } | null; ran?: boolean };
 
 function setUp() {
   const streams = new Set<EventQueue<Tick>>();
   const executions = { tick: 0, liked: 0, scaled: 0 };
+  /** Each execution's context, as it was released: whether its execution had run by then. */
+  const released: TestContext[] = [];
   const schema = createSchema<TestContext>({
     typeDefs: /* GraphQL */ `
       type Query {
@@ -48,7 +50,10 @@ function setUp() {
     `,
     resolvers: {
       Tick: {
-        counted: () => ++executions.tick,
+        counted: (_tick: Tick, _args: unknown, context: TestContext) => {
+          context.ran = true;
+          return ++executions.tick;
+        },
         likedByMe: (tick: Tick, _args: unknown, context: TestContext) => {
           executions.liked++;
           return tick.likedBy.includes(context.viewer!.id);
@@ -72,7 +77,12 @@ function setUp() {
   });
   const yoga = createYoga<TestContext>({
     schema,
-    plugins: [useSharedSubscriptionExecution<TestContext>({ executionContext: (_context, viewer) => ({ viewer }) })],
+    plugins: [
+      useSharedSubscriptionExecution<TestContext>({
+        executionContext: (_context, viewer) => ({ viewer }),
+        releaseExecutionContext: (context) => released.push({ ...context }),
+      }),
+    ],
   });
 
   async function subscribe(viewerId: number, query: string, variables: Record<string, unknown>) {
@@ -96,7 +106,7 @@ function setUp() {
   const publish = (tick: Tick) => streams.forEach((queue) => queue.push(tick));
   /** A separate object per stream, as a replay reads them. */
   const publishCopies = (tick: Tick) => streams.forEach((queue) => queue.push({ ...tick }));
-  return { subscribe, publish, publishCopies, executions };
+  return { subscribe, publish, publishCopies, executions, released };
 }
 
 const COUNTED = 'subscription ($channel: String!) { ticks(channel: $channel) { n counted } }';
@@ -118,6 +128,18 @@ describe('shared subscription execution', () => {
       ]);
     }
     expect(executions.tick).toBe(3);
+  });
+
+  it('releases each execution’s context once, after its result is made', async () => {
+    const { subscribe, publish, executions, released } = setUp();
+    const subscribers = await Promise.all([1, 2, 3].map((viewer) => subscribe(viewer, COUNTED, { channel: 'c' })));
+    for (const n of [1, 2]) publish({ n, likedBy: [] });
+    for (const subscriber of subscribers) await subscriber.take(2);
+    expect(executions.tick).toBe(2);
+    expect(released).toEqual([
+      { viewer: { id: 1 }, ran: true },
+      { viewer: { id: 1 }, ran: true },
+    ]);
   });
 
   it('a selection that reads the viewer is executed per viewer, and each viewer gets its own answer', async () => {

@@ -103,6 +103,8 @@ export type SharedExecutionOptions<C extends ViewerContext> = {
    * one that notes reads and fresh per-execution state (loaders) bound to it.
    */
   executionContext(subscriberContext: C, viewer: Viewer | null): C;
+  /** Called with an execution's context once its result is made: what it cached may go. */
+  releaseExecutionContext?(executionContext: C): void;
 };
 
 /** An execution several subscribers wait for; `done` once it finished, so later ones take it without waiting a turn. */
@@ -340,8 +342,12 @@ async function run<C extends ViewerContext>(event: unknown, { args, options }: S
     },
   };
   const contextValue = options.executionContext(context, viewer);
-  const result = await executeCompiled({ ...args, rootValue: event, contextValue });
-  return { result, ranFor: context.viewer?.id, readViewer };
+  try {
+    const result = await executeCompiled({ ...args, rootValue: event, contextValue });
+    return { result, ranFor: context.viewer?.id, readViewer };
+  } finally {
+    options.releaseExecutionContext?.(contextValue);
+  }
 }
 
 /** Subscriptions with equal keys get equal results for one event (up to the viewer, see above); null: never share. */

@@ -50,8 +50,10 @@ const mutedLoaders = new WeakMap<object, DataLoader<number, boolean>>();
 function mutedLoader(context: Context, viewerId: number): DataLoader<number, boolean> {
   let loader = mutedLoaders.get(context.loaders);
   if (!loader) {
+    // Not the context: a value that reaches its own key keeps the entry from being freed young (context.ts releaseOperationState).
+    const { push } = context;
     loader = new DataLoader(async (conversationIds) => {
-      const muted = await context.push.mutedAmong(viewerId, conversationIds);
+      const muted = await push.mutedAmong(viewerId, conversationIds);
       return conversationIds.map((id) => muted.has(id));
     });
     mutedLoaders.set(context.loaders, loader);

@@ -2,12 +2,11 @@
 // (parse, validate, context, execute, subscribe), so the plugins and limits
 // that guard HTTP guard sockets too (graphql-yoga's examples/graphql-ws does
 // the same through graphql-ws's hooks).
-import { RequestCache } from '@pothos/plugin-scope-auth';
 import { type DocumentNode, type ExecutionArgs, GraphQLError, getOperationAST, type OperationTypeNode } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
-import { type Context, releaseLoaders } from '../context.js';
+import { type Context, releaseOperationState } from '../context.js';
 import { tagErrorCodes } from '../errorCodes.js';
 import { MAX_CONCURRENT_SUBSCRIPTION_STARTS, subscriptionStarts } from '../realtime/startLimit.js';
 
@@ -131,8 +130,7 @@ export function runPrepared({ args, kind, run }: PreparedOperation, withinLimit:
 function subscribeReleasingStartState(subscribe: Run): Run {
   return async (args) => {
     const stream = await subscribe(args);
-    releaseLoaders(args.contextValue as Context);
-    RequestCache.clearForContext(args.contextValue as object);
+    releaseOperationState(args.contextValue as Context);
     return stream;
   };
 }

@@ -173,13 +173,11 @@ export async function buildApp(config: Config, logger: Logger, databaseOptions: 
       ...(config.serverTiming ? [useServerTiming()] : []),
       useOperationStateRelease(),
       useSharedSubscriptionExecution<Context>({
-        // A socket context's services are its prototype (context.ts): spread them first.
-        executionContext: (context, viewer) => ({
-          ...services,
-          ...context,
-          viewer,
-          loaders: newLoaders(services, viewer),
-        }),
+        // The subscriber's context with its own viewer and loaders on top. Not a
+        // spread copy of its twenty fields: those copies were promoted to the old
+        // generation, 3 KB per delivered message (docs/benchmarks.md, eighth pass).
+        executionContext: (context, viewer) =>
+          Object.assign(Object.create(context) as Context, { viewer, loaders: newLoaders(services, viewer) }),
         releaseExecutionContext: releaseOperationState,
       }),
       useReadinessCheck({

@@ -39,6 +39,7 @@ import { MESSAGE_BODY_MAX } from '../schema/limits.js';
 import { AssistantRequest, AssistantState } from './entities.js';
 import { Model, type StreamEnd } from './model.js';
 import { buildPrompt, defaultSystemPrompt } from './prompt.js';
+import { codePointLength } from '../codePoints.js';
 
 /** How often each instance tries the lease and, holding it, plans and starts answers. */
 const TICK_MS = 500;
@@ -490,7 +491,7 @@ function failed(text: string, note: string): { generation: 'FAILED'; body: strin
 function withNote(text: string, note: string): string {
   const kept = text.trimEnd();
   const body = kept ? `${kept}\n\n(${note})` : note;
-  return [...body].length > MESSAGE_BODY_MAX
+  return codePointLength(body) > MESSAGE_BODY_MAX
     ? `${[...kept].slice(0, MESSAGE_BODY_MAX - note.length - 4).join('')}\n\n(${note})`
     : body;
 }

@@ -22,6 +22,7 @@ export async function uploadsToClaim(
   globalIds: readonly (string | number)[],
   clientMessageId: string | null,
 ): Promise<number[]> {
+  if (globalIds.length === 0) return []; // most sends: nothing to look up
   if (globalIds.length > MAX_ATTACHMENTS_PER_MESSAGE) {
     throw badUserInput(FIELD, `A message can have at most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments.`);
   }

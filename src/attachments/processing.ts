@@ -9,6 +9,7 @@ import { fileTypeFromFile, supportedExtensions } from 'file-type';
 import sharp from 'sharp';
 import type { AttachmentKind } from '../db/entities/index.js';
 import { badUserInput } from '../errors.js';
+import { codePointLength } from '../codePoints.js';
 
 /** Larger images are refused before they are decoded (a decompression bomb is small on the wire). */
 export const MAX_IMAGE_PIXELS = 50_000_000;
@@ -41,7 +42,7 @@ export type PreparedUpload = {
 export function checkFilename(raw: string): string {
   const name = raw.normalize('NFC').trim();
   if (name.length === 0) throw badUserInput('file', 'The file needs a name.');
-  if ([...name].length > FILENAME_MAX) {
+  if (codePointLength(name) > FILENAME_MAX) {
     throw badUserInput('file', `File names are limited to ${FILENAME_MAX} characters.`);
   }
   if (/[/\\]/.test(name)) throw badUserInput('file', 'The file name must not contain / or \\.');

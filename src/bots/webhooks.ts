@@ -26,6 +26,7 @@ import type { Realtime } from '../realtime/index.js';
 import { MESSAGE_BODY_MAX } from '../schema/limits.js';
 import { BotRow, WebhookDelivery, WebhookState } from './entities.js';
 import { MAX_ANSWER_BYTES, postWebhook, type WebhookOutcome } from './send.js';
+import { codePointLength } from '../codePoints.js';
 
 /** How often each instance tries the lease and, holding it, reads the log and the outbox. */
 const TICK_MS = 500;
@@ -325,7 +326,7 @@ export class WebhookWorker {
   private async reply(delivery: WebhookDelivery, conversationId: number, text: string): Promise<void> {
     const body = text.trim();
     const context = { deliveryId: delivery.id, botId: delivery.botId };
-    if (body.length === 0 || [...body].length > MESSAGE_BODY_MAX) {
+    if (body.length === 0 || codePointLength(body) > MESSAGE_BODY_MAX) {
       this.logger.warn(context, `webhook reply ignored: its text must be 1 to ${MESSAGE_BODY_MAX} characters`);
       return;
     }

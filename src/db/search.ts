@@ -8,6 +8,7 @@
 // each word goes to the engine quoted, so operators, quotes and `*` in a query
 // are separators, searched as text would be, never syntax.
 import type { DataSource } from 'typeorm';
+import { codePointLength } from '../codePoints.js';
 
 export type SearchRequest = {
   userId: number;
@@ -159,7 +160,7 @@ async function searchMysqlConversations(
   maxTokenSize: number,
 ): Promise<IdRow[]> {
   const longest = Math.max(...conversations.map((id) => conversationTerm(id, '').length));
-  const indexed = words.filter((word) => longest + [...word].length <= maxTokenSize);
+  const indexed = words.filter((word) => longest + codePointLength(word) <= maxTokenSize);
   const checked = words.filter((word) => !indexed.includes(word));
   const conditions = [
     'message.deletedAt IS NULL',

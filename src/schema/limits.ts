@@ -1,13 +1,18 @@
 // The contract's input limits, one validator each, applied by the validation
 // plugin; a failure is BAD_USER_INPUT naming the field.
 import { z } from 'zod';
-
-const codePoints = (text: string) => [...text].length;
+import { codePointLength } from '../codePoints.js';
 
 const lengthBetween = (label: string, min: number, max: number) =>
-  z.string().refine((text) => codePoints(text) >= min && codePoints(text) <= max, {
-    message: `${label} must be ${min} to ${max} characters.`,
-  });
+  z.string().refine(
+    (text) => {
+      const length = codePointLength(text);
+      return length >= min && length <= max;
+    },
+    {
+      message: `${label} must be ${min} to ${max} characters.`,
+    },
+  );
 
 export const username = z
   .string()

@@ -7,6 +7,7 @@ import { builder } from './builder.js';
 import { requireMemberConversationId } from './conversation.js';
 import { MessageRef } from './message.js';
 import { decodeNumericCursor, encodeCursor, parsePageArgs, toConnection } from './pagination.js';
+import { codePointLength } from '../codePoints.js';
 
 /** Longer than any sensible search; bounds the work one query can ask of the index. */
 export const SEARCH_QUERY_MAX = 256;
@@ -15,7 +16,7 @@ const searchQuery = z
   .string()
   .transform((text) => text.trim())
   .pipe(
-    z.string().refine((text) => text.length > 0 && [...text].length <= SEARCH_QUERY_MAX, {
+    z.string().refine((text) => text.length > 0 && codePointLength(text) <= SEARCH_QUERY_MAX, {
       message: `query must be 1 to ${SEARCH_QUERY_MAX} characters.`,
     }),
   );

@@ -144,6 +144,8 @@ const HELP = `usage: tsx bench/run.ts [options]
   --history-db NAME       cached database of the history scenario (default chat_bench_history)
   --redis-url URL         use this Redis instead of a private redis-server
   --server-env NAME=VALUE extra server environment (repeatable; also BENCH_SERVER_<NAME>)
+  --server-node-arg FLAG  a node flag for the servers (repeatable), e.g. --trace-gc-nvp; their
+                          logs, where V8 prints, are kept
   --no-pin                do not pin with taskset (--pin: pin in a smoke run too)
   --server-cpu N          core of the servers (default 0); --generator-cpu N (default 1)
   --keep-db               keep the per-run MySQL databases and SQLite files
@@ -167,6 +169,7 @@ type Options = {
   historyDb: string;
   redisUrl: string | null;
   serverEnv: string[];
+  serverNodeArgs: string[];
   pinning: Pinning;
   keepDb: boolean;
   profile: boolean;
@@ -247,6 +250,7 @@ function parseOptions(argv: string[]): Options {
     '--history-db',
     '--redis-url',
     '--server-env',
+    '--server-node-arg',
     '--server-cpu',
     '--generator-cpu',
     '--out',
@@ -271,6 +275,7 @@ function parseOptions(argv: string[]): Options {
     historyDb: one('--history-db') ?? 'chat_bench_history',
     redisUrl: one('--redis-url') ?? null,
     serverEnv: values.get('--server-env') ?? [],
+    serverNodeArgs: values.get('--server-node-arg') ?? [],
     pinning: { enabled: pin, serverCpu: one('--server-cpu') ?? '0', generatorCpu: one('--generator-cpu') ?? '1' },
     keepDb: values.has('--keep-db'),
     profile: values.has('--profile'),
@@ -517,8 +522,12 @@ async function main(argv: string[]): Promise<number> {
           serverEnvironment(options.serverEnv, targetEnv),
           options.pinning,
           logPath,
-          options.profile && unit.target !== 'ceiling' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+          [
+            ...(options.profile && unit.target !== 'ceiling' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+            ...options.serverNodeArgs,
+          ],
         );
+        if (options.serverNodeArgs.length > 0) keepLogs = true;
         running.add(server);
         const readySeconds = (Date.now() - startedAt) / 1000;
         log(`  ${unit.target} ready in ${readySeconds.toFixed(1)} s`);

@@ -54,7 +54,7 @@ export async function startAssistant(
     userId: user.id,
     async admit({ senderId, senderIsBot, conversationId, body }) {
       if (senderId === user.id) return;
-      const members = (await realtime.memberships.membersOf([conversationId])).get(conversationId);
+      const members = await realtime.memberships.membersOfOne(conversationId);
       if (!members?.has(user.id) || (await senderIsBot())) return;
       const mentioned = mentionedUsernames(body ?? '').includes(config.username);
       if (!mentioned) {

@@ -88,6 +88,17 @@ export class Memberships {
   }
 
   /**
+   * The members of one conversation: the cached set itself when there is one
+   * (no promise, no map: the send path asks three times per message), else
+   * as membersOf loads it.
+   */
+  membersOfOne(conversationId: number): Set<number> | Promise<Set<number>> {
+    return (
+      this.cached(conversationId) ?? this.membersOf([conversationId]).then((loaded) => loaded.get(conversationId)!)
+    );
+  }
+
+  /**
    * One subscriber's delivery: events are pushed in the order they came, each
    * with a conversation only if `userId` belongs to it. A check that needs a
    * query makes the later events wait for it (typing:false must not overtake

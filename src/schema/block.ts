@@ -29,7 +29,7 @@ export async function refuseIfBlocked(context: Context, conversationId: number):
   // no member but the caller may have blocked anyone (realtime/blockers.ts),
   // nobody in it blocks the caller.
   const { memberships, blockers } = context.realtime;
-  const members = (await memberships.membersOf([conversationId])).get(conversationId);
+  const members = await memberships.membersOfOne(conversationId);
   const viewerId = context.viewer!.id;
   if (members && (members.size > 2 || !mayBeBlockedAmong(members, viewerId, blockers))) return;
   const conversation = await context.loaders.conversation.load(conversationId);

@@ -292,8 +292,8 @@ builder.mutationFields((t) => ({
 async function requireMemberToSend(context: Context, conversationGlobalId: string): Promise<number> {
   const conversationId = decodeId('Conversation', conversationGlobalId);
   if (conversationId !== null) {
-    const members = await context.realtime.memberships.membersOf([conversationId]);
-    if (members.get(conversationId)?.has(context.viewer!.id)) return conversationId;
+    const members = await context.realtime.memberships.membersOfOne(conversationId);
+    if (members.has(context.viewer!.id)) return conversationId;
   }
   return requireMemberConversationId(context, conversationGlobalId);
 }

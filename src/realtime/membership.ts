@@ -149,10 +149,10 @@ export class Memberships {
 
   /** Whether the user is a member: at once from the cache, else after a load that never rejects (false on failure). */
   private isMember(conversationId: number, userId: number): boolean | Promise<boolean> {
-    const cached = this.cached(conversationId);
-    if (cached) return cached.has(userId);
-    return this.membersOf([conversationId]).then(
-      (loaded) => loaded.get(conversationId)!.has(userId),
+    const members = this.membersOfOne(conversationId);
+    if (members instanceof Set) return members.has(userId);
+    return members.then(
+      (loaded) => loaded.has(userId),
       (error: unknown) => {
         // Subscribers that shared the failed load share its error: one line per failure, not one per subscriber.
         if (error !== this.lastCheckFailure) {

@@ -31,7 +31,7 @@ export async function refuseIfBlocked(context: Context, conversationId: number):
   const { memberships, blockers } = context.realtime;
   const members = await memberships.membersOfOne(conversationId);
   const viewerId = context.viewer!.id;
-  if (members && (members.size > 2 || !mayBeBlockedAmong(members, viewerId, blockers))) return;
+  if (members.size > 2 || !mayBeBlockedAmong(members, viewerId, blockers)) return;
   const conversation = await context.loaders.conversation.load(conversationId);
   // Read before a write that changes the row (a send moves lastMessageId): later fields read it afresh.
   context.loaders.conversation.clear(conversationId);

@@ -14,7 +14,7 @@ import { User } from '../src/db/entities/index.js';
 import { storeMessage, updateGeneration } from '../src/db/messages.js';
 import { buildPrompt, estimateTokens } from '../src/assistant/prompt.js';
 import { ensureAssistantUser } from '../src/assistant/index.js';
-import { AssistantState } from '../src/assistant/entities.js';
+import { AssistantRequest, AssistantState } from '../src/assistant/entities.js';
 import { AssistantRunner } from '../src/assistant/runner.js';
 import {
   createGroup,
@@ -96,6 +96,19 @@ describe.each(SET_UPS)('the assistant on $name', ({ database, options }) => {
     await server?.stop();
     await model?.close();
   });
+
+  /**
+   * Resolves just after the runner's heartbeat renewed the request's lease and
+   * read its reply's state: the next heartbeat is most of a second away.
+   */
+  async function justAfterHeartbeat(promptMessageId: number): Promise<void> {
+    const { dataSource } = server.app.services;
+    const lease = async () =>
+      (await dataSource.manager.findOneBy(AssistantRequest, { promptMessageId }))?.leaseUntil ?? null;
+    const renewed = await lease();
+    await eventually(async () => (await lease()) !== renewed, 'the heartbeat to renew the lease');
+    await sleep(100);
+  }
 
   /** A subscription to a conversation's events from now on (replayed from its cursor, so nothing is missed). */
   async function watch(user: TestUser, conversationId: string) {
@@ -293,9 +306,12 @@ describe.each(SET_UPS)('the assistant on $name', ({ database, options }) => {
     const afterStop = new Promise<void>((resolve) => (stopLanded = resolve));
     model.next({ chunks, delayMs: 50, hold: { chunks: 1, until: afterStop }, end: 'hang' });
     const before = model.requests.length;
-    await send(url, alice, conversationId, 'go on and on');
+    const prompt = await send(url, alice, conversationId, 'go on and on');
     const first = await events.waitUntil((event) => event.messageEvents.message.generation === 'GENERATING');
     const replyId = numericId(first.messageEvents.message.id);
+    // The heartbeat would see the stop too, and end the answer before the next chunk arrives:
+    // stop just after one, so the next is most of a second away.
+    await justAfterHeartbeat(numericId(prompt.id));
     // STOPPED in the database only, as if the pub/sub announcement had been lost.
     const stopped = await updateGeneration(server.app.services.dataSource, replyId, { generation: 'STOPPED' });
     expect(stopped).not.toBeNull();

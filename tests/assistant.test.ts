@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { User } from '../src/db/entities/index.js';
@@ -26,6 +26,7 @@ import {
   signUp,
   type TestUser,
   uniqueName,
+  numericId,
 } from './helpers/client.js';
 import { type FakeModelServer, startFakeModelServer } from './helpers/fakeModelServer.js';
 import { type Cluster, type Instance, startCluster, startInstance } from './helpers/processes.js';
@@ -39,8 +40,6 @@ const EVENTS = `subscription ($id: ID!, $after: String) {
 }`;
 const STOP = `mutation ($id: ID!) { stopGeneration(messageId: $id) { ${MESSAGE_FIELDS} } }`;
 const CURSOR = 'query ($id: ID!) { messages(conversationId: $id, last: 1) { eventCursor } }';
-
-const numericId = (globalId: string) => Number(decodeGlobalID(globalId).id);
 
 type Reply = {
   id: string;

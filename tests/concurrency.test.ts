@@ -3,7 +3,6 @@
 // only moves forward, a history with every send exactly once, group additions
 // that stay within the limits, a deleted message that stays deleted, no
 // message stored after its sender left, and one event per reaction change.
-import { decodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Membership, Message } from '../src/db/entities/index.js';
 import { claimEventPosition } from '../src/db/eventLog.js';
@@ -20,6 +19,7 @@ import {
   signUp,
   type TestUser,
   uniqueName,
+  numericId,
 } from './helpers/client.js';
 import { type DatabaseKind, seedUsers, startServer, type TestServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
@@ -55,11 +55,6 @@ const HISTORY = `query ($conversationId: ID!, $first: Int, $after: String) {
 }`;
 
 type HistoryMessage = { id: string; body: string | null; clientMessageId: string | null; sender: { id: string } };
-
-/** The database id inside a global ID: history must be ordered by it. */
-function numericId(globalId: string): number {
-  return Number(decodeGlobalID(globalId).id);
-}
 
 const byNumber = (a: number, b: number) => a - b;
 

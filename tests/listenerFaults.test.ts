@@ -10,13 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeGlobalID } from '@pothos/plugin-relay';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { channelOf, type Topic, type Topics } from '../src/realtime/topics.js';
-import { createGroup, data, signUp, type TestUser, uniqueName } from './helpers/client.js';
+import { createGroup, data, numericId, signUp, type TestUser, uniqueName } from './helpers/client.js';
 import { type Instance, startInstance } from './helpers/processes.js';
 import { dropMysqlDatabase, TEST_MYSQL_URL, TEST_REDIS_URL } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
@@ -38,8 +37,6 @@ type TypingEvent = { typing: { conversationId: string; typing: boolean; user: { 
 
 /** Rounds of the ordering test: each could go wrong by chance before per-subscriber ordering. */
 const ROUNDS = 10;
-
-const numericId = (globalId: string) => Number(decodeGlobalID(globalId).id);
 
 /** A server process with a database of its own, and a way to take its memberships table away and back. */
 type SetUp = {

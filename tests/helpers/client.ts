@@ -1,8 +1,12 @@
 // A small GraphQL-over-HTTP client for tests, and helpers for common set-up.
 import { randomBytes } from 'node:crypto';
+import { decodeGlobalID } from '@pothos/plugin-relay';
 
 export type GraphQLError = { message: string; path?: string[]; extensions?: { code?: string; [key: string]: unknown } };
 export type GraphQLResponse<T = any> = { data?: T | null; errors?: GraphQLError[] };
+
+/** The database id inside a global ID. */
+export const numericId = (globalId: string): number => Number(decodeGlobalID(globalId).id);
 
 export async function gql<T = any>(
   graphqlUrl: string,

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversation, Message, MessageEvent, Reaction, User } from '../src/db/entities/index.js';
 import { currentEventPosition, readEventsAfter } from '../src/db/eventLog.js';
 import { inList } from '../src/db/prepared.js';
+import { storeMessage } from '../src/db/messages.js';
 import { hydrateEvents } from '../src/realtime/messageFeed.js';
-import { createGroup, data, signUp, type TestUser, uniqueName } from './helpers/client.js';
+import { createGroup, data, numericId, signUp, type TestUser, uniqueName } from './helpers/client.js';
 import { SET_UPS, startServer, type TestServer } from './helpers/server.js';
 
 const SEND = `mutation ($input: SendMessageInput!) {
@@ -57,6 +58,37 @@ describe.each(SET_UPS)('sends committed together on $name', ({ database, options
     expect(new Set(stored.map((message: any) => message.id)).size).toBe(40);
     const last = await data(server.graphqlUrl, LAST, { id: group }, users[0]!.token);
     expect(last.conversation.lastMessage.id).toBe(stored.at(-1).id);
+  });
+
+  it('in one batch across conversations, each event names its own message and each conversation its latest', async () => {
+    const dataSource = server.app.services.dataSource;
+    const others = await Promise.all(
+      ['send path 2', 'send path 3'].map((title) => createGroup(server.graphqlUrl, users[1]!, [users[2]!], title)),
+    );
+    const conversationIds = [group, ...others].map(numericId);
+    const before = await currentEventPosition(dataSource);
+    // Handed over in one turn: the group commit stores them in one transaction.
+    const sends = Array.from({ length: 12 }, (_, index) => ({
+      conversationId: conversationIds[index % 3]!,
+      senderId: numericId(users[1 + (index % 2)]!.id),
+      body: `batch ${index}`,
+      clientMessageId: null,
+    }));
+    const stored = await Promise.all(sends.map((send) => storeMessage(dataSource, send)));
+    const events = await readEventsAfter(dataSource, before, 100);
+    expect(new Set(events.map((event) => event.createdAt.getTime())).size).toBe(1);
+    expect(events.map((event) => [event.position, event.conversationId, event.messageId])).toEqual(
+      stored.map((change, index) => [before + 1 + index, sends[index]!.conversationId, change!.message.id]),
+    );
+    const messages = await dataSource.manager.findBy(Message, { id: In(events.map((event) => event.messageId)) });
+    expect(messages.map((message) => [message.id, message.conversationId, message.body]).sort()).toEqual(
+      stored.map((change, index) => [change!.message.id, sends[index]!.conversationId, `batch ${index}`]).sort(),
+    );
+    for (const conversationId of conversationIds) {
+      const latest = events.filter((event) => event.conversationId === conversationId).at(-1)!;
+      const conversation = await dataSource.manager.findOneByOrFail(Conversation, { id: conversationId });
+      expect([conversation.lastMessageId, conversation.activityPosition]).toEqual([latest.messageId, latest.position]);
+    }
   });
 });
 

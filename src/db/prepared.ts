@@ -25,6 +25,9 @@ type MysqlConnection = {
   ): void;
 };
 
+/** TypeORM's MySQL query runner: its connection, once it holds one (always, inside a transaction). */
+type MysqlQueryRunner = { databaseConnection?: MysqlConnection; connect(): Promise<unknown> };
+
 /** The little of better-sqlite3's API used here (the package ships no types). */
 type SqliteStatement = {
   readonly reader: boolean;
@@ -54,7 +57,11 @@ const DATETIME_COLUMN = { type: 'datetime', transformer: undefined } as never;
 /**
  * Runs `sql` as a prepared statement on the connection of `manager`'s
  * transaction (or, outside one, any pooled connection), logged as TypeORM logs
- * its own. Parameters must not be undefined.
+ * its own. Parameters must not be undefined. In a transaction, statements run
+ * in the order of the calls, whether or not each waits for the one before
+ * (db/messages.ts sends several at once): on SQLite each runs inside the
+ * call, and on MySQL the call hands it to the transaction's connection at
+ * once, which runs its commands in order.
  */
 export async function execute(manager: EntityManager, sql: string, params: unknown[]): Promise<Executed> {
   const dataSource = manager.connection;
@@ -67,11 +74,10 @@ export async function execute(manager: EntityManager, sql: string, params: unkno
     const result = statement.run(...bound);
     return { rows: [], affectedRows: result.changes, insertId: Number(result.lastInsertRowid) };
   }
-  const connection = (
-    manager.queryRunner
-      ? await manager.queryRunner.connect()
-      : (dataSource.driver as unknown as { pool: MysqlConnection }).pool
-  ) as MysqlConnection;
+  const runner = manager.queryRunner as MysqlQueryRunner | undefined;
+  const connection = runner
+    ? (runner.databaseConnection ?? ((await runner.connect()) as MysqlConnection))
+    : (dataSource.driver as unknown as { pool: MysqlConnection }).pool;
   return new Promise((resolve, reject) => {
     connection.execute(sql, params, (error, result) => {
       if (error) return reject(error);

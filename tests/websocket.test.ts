@@ -84,6 +84,25 @@ describe('graphql-ws client against the socket server', () => {
     expect(bodies(good.events)).toEqual(['after the error']);
   });
 
+  it('a document sent again is answered as the first time: refused each time if invalid, run each time if valid', async () => {
+    const client = socketClient(url, alice.token);
+    const SEND_BODY = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { body } }';
+    const tooDeep = `{ conversations { edges { node { ${'lastMessage { conversation { '.repeat(6)}id${' } }'.repeat(6)} } } } }`;
+    for (const query of ['{ noSuchField }', tooDeep]) {
+      for (let round = 0; round < 2; round++) {
+        const refused = subscribe(client, query);
+        await refused.ended();
+        expect(refused.events).toEqual([]);
+        expect(refused.errors.flat().map((error: any) => error.extensions.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+      }
+    }
+    for (const body of ['first of two', 'second of two']) {
+      const sent = subscribe(client, SEND_BODY, { input: { conversationId: direct, body } });
+      await sent.ended();
+      expect(sent.events).toEqual([{ sendMessage: { body } }]);
+    }
+  });
+
   it('a subscription the server refuses (NOT_FOUND) answers next with the error, then complete', async () => {
     const stranger = await signUp(url, uniqueName('wsc'));
     const refused = subscribe(socketClient(url, stranger.token), MESSAGE_EVENTS, { conversationId: direct });

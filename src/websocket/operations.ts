@@ -2,7 +2,14 @@
 // (parse, validate, context, execute, subscribe), so the plugins and limits
 // that guard HTTP guard sockets too (graphql-yoga's examples/graphql-ws does
 // the same through graphql-ws's hooks).
-import { type DocumentNode, type ExecutionArgs, GraphQLError, getOperationAST, type OperationTypeNode } from 'graphql';
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  GraphQLError,
+  type GraphQLSchema,
+  getOperationAST,
+  type OperationTypeNode,
+} from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
@@ -40,9 +47,30 @@ function sharedQueryText(text: string): string {
 }
 
 /**
- * Parses and validates the operation and builds its context. Parse and
- * validation errors, including the operation limits, which throw from inside
- * validation, are returned: they answer this operation only.
+ * Per schema, the documents it has validated without error, by their text
+ * (the shared ones: at most MAX_SHARED_QUERY_TEXTS of them).
+ *
+ * Why: a socket sends the same few documents over and over (every send is
+ * the same sendMessage text). Yoga caches both the parse and the validation
+ * result already, but reaching those caches runs every plugin's onParse and
+ * onValidate hooks each time: closures, a key joined from the rules' names
+ * and copies of the rule list, about 7 KB allocated per operation
+ * (docs/benchmarks.md, ninth pass). The result cannot differ: the schema and
+ * the plugins' rules are fixed for the process. Only a success is kept, so
+ * an invalid document is parsed and validated (and answered) every time.
+ */
+const validatedDocuments = new WeakMap<GraphQLSchema, LRUCache<string, DocumentNode>>();
+
+function validatedDocumentsOf(schema: GraphQLSchema): LRUCache<string, DocumentNode> {
+  let documents = validatedDocuments.get(schema);
+  if (!documents) validatedDocuments.set(schema, (documents = new LRUCache({ max: MAX_SHARED_QUERY_TEXTS })));
+  return documents;
+}
+
+/**
+ * Parses and validates the operation (see validatedDocuments) and builds its
+ * context. Parse and validation errors, including the operation limits, which
+ * throw from inside validation, are returned: they answer this operation only.
  */
 export async function prepareOperation(
   yoga: Yoga,
@@ -56,25 +84,8 @@ export async function prepareOperation(
   const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(
     Object.assign(context, { params }),
   );
-  let document: DocumentNode;
-  try {
-    document = parse(params.query);
-  } catch (error) {
-    if (!(error instanceof GraphQLError)) throw error;
-    tagErrorCodes([error], 'GRAPHQL_PARSE_FAILED');
-    return [error];
-  }
-  try {
-    const errors = validate(schema, document);
-    if (errors.length > 0) {
-      tagErrorCodes(errors, 'GRAPHQL_VALIDATION_FAILED');
-      return errors;
-    }
-  } catch (error) {
-    if (!(error instanceof GraphQLError)) throw error;
-    tagErrorCodes([error], 'GRAPHQL_VALIDATION_FAILED');
-    return [error];
-  }
+  const document = validDocument(schema, params.query, parse, validate);
+  if (!('kind' in document)) return document;
   const operation = getOperationAST(document, params.operationName);
   if (!operation) {
     return [new GraphQLError('No operation of that name in the document.', { extensions: { code: 'BAD_REQUEST' } })];
@@ -92,6 +103,39 @@ export async function prepareOperation(
     kind: operation.operation,
     run: (isSubscription ? subscribeReleasingStartState(subscribe) : execute) as Run,
   };
+}
+
+/** The document of `query`, parsed and valid against `schema`, or the errors that answer it. */
+function validDocument(
+  schema: GraphQLSchema,
+  query: string,
+  parse: (source: string) => DocumentNode,
+  validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[],
+): DocumentNode | readonly GraphQLError[] {
+  const validated = validatedDocumentsOf(schema);
+  const known = validated.get(query);
+  if (known) return known;
+  let document: DocumentNode;
+  try {
+    document = parse(query);
+  } catch (error) {
+    if (!(error instanceof GraphQLError)) throw error;
+    tagErrorCodes([error], 'GRAPHQL_PARSE_FAILED');
+    return [error];
+  }
+  try {
+    const errors = validate(schema, document);
+    if (errors.length > 0) {
+      tagErrorCodes(errors, 'GRAPHQL_VALIDATION_FAILED');
+      return errors;
+    }
+  } catch (error) {
+    if (!(error instanceof GraphQLError)) throw error;
+    tagErrorCodes([error], 'GRAPHQL_VALIDATION_FAILED');
+    return [error];
+  }
+  if (query.length <= MAX_SHARED_QUERY_LENGTH) validated.set(query, document);
+  return document;
 }
 
 /**

@@ -90,6 +90,32 @@ describe.each(SET_UPS)('sends committed together on $name', ({ database, options
       expect([conversation.lastMessageId, conversation.activityPosition]).toEqual([latest.messageId, latest.position]);
     }
   });
+
+  it('batches in flight together (the next one starts while one commits) store each send once, ids in log order', async () => {
+    const dataSource = server.app.services.dataSource;
+    const before = await currentEventPosition(dataSource);
+    const pending = [];
+    for (let turn = 0; turn < 5; turn++) {
+      for (let index = 0; index < 10; index++) {
+        const body = `turn ${turn} send ${index}`;
+        const send = {
+          conversationId: numericId(group),
+          senderId: numericId(users[0]!.id),
+          body,
+          clientMessageId: null,
+        };
+        pending.push(storeMessage(dataSource, send));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const stored = await Promise.all(pending);
+    const events = await readEventsAfter(dataSource, before, 100);
+    expect(events).toHaveLength(50);
+    const ids = events.map((event) => event.messageId);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids)).toEqual(new Set(stored.map((change) => change!.message.id)));
+    expect(new Set(events.map((event) => event.createdAt.getTime())).size).toBeGreaterThan(1);
+  });
 });
 
 // The feed reads each batch of events with prepared statements too

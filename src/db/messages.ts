@@ -49,22 +49,28 @@ const writers = new WeakMap<DataSource, Writer>();
  * then stored together, in one transaction and a few statements for all of
  * them. A send that finds nothing in flight is written at once. DataLoader
  * does the collecting (cache off); `batchScheduleFn` holds the next batch
- * until the one in flight is done.
+ * until the one in flight is done, or, on MySQL, until only its COMMIT is
+ * left: the next batch's transaction then starts and asks for the lock while
+ * that commit travels, and runs the moment it is released, instead of a
+ * START TRANSACTION and a lock round trip after it (answersTogether). At
+ * most two batches are in flight, and the second cannot pass the first.
  */
 export function storeMessage(dataSource: DataSource, send: NewMessage): Promise<StoredMessage> {
   let writer = writers.get(dataSource);
   if (!writer) {
-    let inFlight: Promise<unknown> = Promise.resolve();
+    let nextMayStart: Promise<unknown> = Promise.resolve();
     const batcher = new DataLoader<NewMessage, StoredMessage>(
       (sends) => {
-        const written = storeBatch(dataSource, sends);
-        inFlight = written;
+        let onlyCommitLeft!: () => void;
+        nextMayStart = new Promise<void>((resolve) => (onlyCommitLeft = resolve));
+        const written = storeBatch(dataSource, sends, onlyCommitLeft);
+        void written.finally(onlyCommitLeft);
         return written;
       },
       {
         cache: false,
         maxBatchSize: MAX_GROUP_COMMIT,
-        batchScheduleFn: (dispatch) => void inFlight.then(() => setImmediate(dispatch)),
+        batchScheduleFn: (dispatch) => void nextMayStart.then(() => setImmediate(dispatch)),
       },
     );
     writers.set(dataSource, (writer = { batcher, waiting: 0 }));
@@ -79,10 +85,19 @@ export function sendsAwaitingCommit(dataSource: DataSource): number {
   return writers.get(dataSource)?.waiting ?? 0;
 }
 
-/** Never rejects: if the batch fails, each send is stored alone, so one bad send fails only itself. */
-async function storeBatch(dataSource: DataSource, sends: readonly NewMessage[]): Promise<(StoredMessage | Error)[]> {
+/**
+ * Never rejects: if the batch fails, each send is stored alone, so one bad
+ * send fails only itself. `onlyCommitLeft` is called, on MySQL, once the
+ * batch's transaction has written everything (a failure after that, of the
+ * COMMIT itself, is the one way a later batch can commit first).
+ */
+async function storeBatch(
+  dataSource: DataSource,
+  sends: readonly NewMessage[],
+  onlyCommitLeft: () => void,
+): Promise<(StoredMessage | Error)[]> {
   try {
-    return await storeTogether(dataSource, sends);
+    return await storeTogether(dataSource, sends, onlyCommitLeft);
   } catch {
     return Promise.all(sends.map((send) => storeAlone(dataSource, send).catch((error: Error) => error)));
   }
@@ -122,7 +137,11 @@ const idempotencyKey = (send: { senderId: number; conversationId: number; client
  * clientMessageId), and the send, stored alone then, finds the winner. Sends
  * whose sender is no longer a member once the lock is held store nothing (null).
  */
-async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[]): Promise<StoredMessage[]> {
+async function storeTogether(
+  dataSource: DataSource,
+  sends: readonly NewMessage[],
+  onlyCommitLeft: () => void = () => undefined,
+): Promise<StoredMessage[]> {
   const earlier = await findEarlierMessages(dataSource, sends);
   const results: StoredMessage[] = [];
   /** Per idempotency key, the send of this batch that stores it. */
@@ -185,6 +204,7 @@ async function storeTogether(dataSource: DataSource, sends: readonly NewMessage[
         await claimAttachments(manager, messages[offset]!, sends[index]!.attachmentIds ?? []);
       }
       stored.forEach((index, offset) => (results[index] = { message: messages[offset]!, event: events[offset]! }));
+      if (answersTogether(manager)) onlyCommitLeft();
     });
   }
   return sends.map((send, index) => {

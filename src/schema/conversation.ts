@@ -85,7 +85,7 @@ export const ConversationRef = builder.node(builder.objectRef<Conversation>('Con
       resolve: async (conversation, _args, context) => {
         const memberIds = await context.loaders.memberIds.load(conversation.id);
         // The caller is a member, so shares this conversation with each: their presence needs no further query.
-        for (const memberId of memberIds) context.loaders.sharesConversation.prime(memberId, true);
+        for (const memberId of memberIds) context.loaders.prime('sharesConversation', memberId, true);
         const users = await context.loaders.user.loadMany(memberIds);
         return users.filter((user): user is User => user instanceof User);
       },
@@ -143,9 +143,9 @@ builder.queryFields((t) => ({
         limit: request.limit + 1,
       });
       for (const conversation of rows) {
-        context.loaders.conversation.prime(conversation.id, conversation);
+        context.loaders.prime('conversation', conversation.id, conversation);
         // The list is read through the caller's memberships: it is the membership check.
-        context.loaders.isMember.prime(conversation.id, true);
+        context.loaders.prime('isMember', conversation.id, true);
       }
       return {
         ...toConnection(rows, request, conversationCursor, afterPosition !== null),

@@ -28,7 +28,7 @@ const MembershipRef = builder.objectRef<Membership>('Membership').implement({
       type: UserRef,
       resolve: async (membership, _args, context) => {
         // The caller is a member of this conversation, so shares it with each member.
-        context.loaders.sharesConversation.prime(membership.userId, true);
+        context.loaders.prime('sharesConversation', membership.userId, true);
         return (await context.loaders.user.load(membership.userId)) ?? Promise.reject(notFound('User'));
       },
     }),

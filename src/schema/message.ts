@@ -110,8 +110,8 @@ async function messagePage(context: Context, conversationId: number, args: PageA
     beforeId,
     limit: request.limit + 1,
   });
-  for (const message of page.messages) context.loaders.message.prime(message.id, message);
-  for (const sender of page.senders) context.loaders.user.prime(sender.id, sender);
+  for (const message of page.messages) context.loaders.prime('message', message.id, message);
+  for (const sender of page.senders) context.loaders.prime('user', sender.id, sender);
   return {
     ...toConnection(page.messages, request, messageCursor, page.beyondStart),
     eventCursor: eventCursor(page.position),
@@ -226,7 +226,7 @@ builder.mutationFields((t) => ({
       // The sender left while the send waited for the write: as for any non-member.
       if (!stored) throw notFound('Conversation');
       // The transaction has just checked membership: the result's own check need not ask again.
-      context.loaders.isMember.prime(conversationId, true);
+      context.loaders.prime('isMember', conversationId, true);
       const { message, event } = stored;
       // Published only after the commit above; a retry (event null) publishes nothing new.
       // Ending the typing state is not awaited: it is ephemeral, and its

@@ -29,23 +29,23 @@ const MessageEventRef = builder.objectRef<DeliveredEvent>('MessageEvent').implem
  */
 function primeLoaders(context: Context, event: DeliveredEvent): void {
   const { loaders } = context;
-  loaders.message.prime(event.message.id, event.message);
-  loaders.user.prime(event.sender.id, event.sender);
-  loaders.conversation.prime(event.conversation.id, event.conversation);
+  loaders.prime('message', event.message.id, event.message);
+  loaders.prime('user', event.sender.id, event.sender);
+  loaders.prime('conversation', event.conversation.id, event.conversation);
   // The stream hands a subscriber only events of conversations it checked the
   // subscriber belongs to (the feed against the membership cache, a replay in
   // its query), so the fields below that check membership themselves
   // (Message.conversation, Conversation.members, …) find that answer here:
   // no query per subscriber per event, and no read of the viewer that would
   // stop subscribers sharing one execution.
-  loaders.isMember.prime(event.conversationId, true);
+  loaders.prime('isMember', event.conversationId, true);
   const groups = new Map<string, ReactionGroup>();
   for (const reaction of event.reactions) {
     const group = groups.get(reaction.emoji);
     if (group) group.count++;
     else groups.set(reaction.emoji, reactionGroup(context, event, reaction.emoji));
   }
-  loaders.reactionGroups.prime(event.message.id, [...groups.values()]);
+  loaders.prime('reactionGroups', event.message.id, [...groups.values()]);
 }
 
 /** Reads the viewer only if the selection asks for reactedByMe, so the rest of an event's result stays shareable. */

@@ -70,9 +70,9 @@ builder.subscriptionField('presence', (t) =>
     resolve: (event, _args, context) => {
       // User.online agrees with the event it arrives in; the stream delivers only
       // users the viewer may watch, so their presence needs no further check.
-      context.loaders.online.prime(event.userId, event.online);
-      context.loaders.sharesConversation.prime(event.userId, true);
-      context.loaders.blocksViewer.prime(event.userId, false);
+      context.loaders.prime('online', event.userId, event.online);
+      context.loaders.prime('sharesConversation', event.userId, true);
+      context.loaders.prime('blocksViewer', event.userId, false);
       return event;
     },
   }),

@@ -16,7 +16,7 @@ const ReadMarkerEventRef = builder.objectRef<ReadMarkerPayload>('ReadMarkerEvent
       type: UserRef,
       resolve: async (event, _args, context) => {
         // Delivered only to members, so the caller shares this conversation with the reader.
-        context.loaders.sharesConversation.prime(event.userId, true);
+        context.loaders.prime('sharesConversation', event.userId, true);
         return (await context.loaders.user.load(event.userId)) ?? Promise.reject(notFound('User'));
       },
     }),

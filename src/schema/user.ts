@@ -56,7 +56,7 @@ export const AuthPayload = builder.objectRef<{ token: string; user: User }>('Aut
       type: UserRef,
       resolve: (payload, _args, context) => {
         // The caller just proved to be this user, though the operation ran without a viewer.
-        context.loaders.sharesConversation.prime(payload.user.id, true);
+        context.loaders.prime('sharesConversation', payload.user.id, true);
         return payload.user;
       },
     }),
@@ -110,7 +110,7 @@ builder.queryFields((t) => ({
         afterId,
         limit: request.limit + 1,
       });
-      for (const user of rows) context.loaders.user.prime(user.id, user);
+      for (const user of rows) context.loaders.prime('user', user.id, user);
       return toConnection(rows, request, (user) => encodeCursor(USER_CURSOR, user.id), afterId !== null);
     },
   }),

@@ -143,7 +143,8 @@ const HELP = `usage: tsx bench/run.ts [options]
   --mysql-url URL         MySQL/MariaDB server, no database (default mysql://root@127.0.0.1:3306)
   --history-db NAME       cached database of the history scenario (default chat_bench_history)
   --redis-url URL         use this Redis instead of a private redis-server
-  --server-env NAME=VALUE extra server environment (repeatable; also BENCH_SERVER_<NAME>)
+  --server-env NAME=VALUE extra server environment (repeatable; also BENCH_SERVER_<NAME>); with
+                          it, the servers' logs are kept
   --server-node-arg FLAG  a node flag for the servers (repeatable), e.g. --trace-gc-nvp; their
                           logs, where V8 prints, are kept
   --no-pin                do not pin with taskset (--pin: pin in a smoke run too)
@@ -527,7 +528,8 @@ async function main(argv: string[]): Promise<number> {
             ...options.serverNodeArgs,
           ],
         );
-        if (options.serverNodeArgs.length > 0) keepLogs = true;
+        // Flags and extra environment (e.g. bench/allocation-sampling.mjs) make servers print what is asked of them.
+        if (options.serverNodeArgs.length > 0 || options.serverEnv.length > 0) keepLogs = true;
         running.add(server);
         const readySeconds = (Date.now() - startedAt) / 1000;
         log(`  ${unit.target} ready in ${readySeconds.toFixed(1)} s`);

@@ -91,7 +91,7 @@ describe.each(SET_UPS)('sends committed together on $name', ({ database, options
     }
   });
 
-  it('batches in flight together (the next one starts while one commits) store each send once, ids in log order', async () => {
+  it('sends handed over in several turns, stored by batches that follow one another, are each stored once, ids in log order', async () => {
     const dataSource = server.app.services.dataSource;
     const before = await currentEventPosition(dataSource);
     const pending = [];

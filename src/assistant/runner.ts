@@ -522,7 +522,7 @@ class ThrottledWriter {
     if (this.closed) return 'ok';
     this.text += delta;
     let full = false;
-    if (this.text.length > MESSAGE_BODY_MAX && [...this.text].length > MESSAGE_BODY_MAX) {
+    if (this.text.length > MESSAGE_BODY_MAX && codePointLength(this.text) > MESSAGE_BODY_MAX) {
       this.text = [...this.text].slice(0, MESSAGE_BODY_MAX).join('');
       full = true;
     }

@@ -2,6 +2,7 @@
 // title, body}), kept under the size push services accept.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Conversation, Message, User } from '../db/entities/index.js';
+import { codePointLength } from '../codePoints.js';
 
 /** RFC 8291 allows 4096 bytes of ciphertext; the issue asks for under 3 KB of plaintext, leaving room for padding. */
 export const MAX_PAYLOAD_BYTES = 3_000;
@@ -36,7 +37,7 @@ export function buildPayload(
   };
   // Emoji and escaped control characters take several bytes each: shorten until it fits.
   while (payload.body !== null && Buffer.byteLength(JSON.stringify(payload)) > MAX_PAYLOAD_BYTES) {
-    payload.body = truncate(payload.body, Math.floor([...payload.body].length / 2));
+    payload.body = truncate(payload.body, Math.floor(codePointLength(payload.body) / 2));
   }
   return payload;
 }

@@ -28,47 +28,40 @@ export type PreparedOperation = {
   run: Run;
 };
 
-/** Query texts kept for sharing (see sharedQueryText), and the longest one kept: at most 1 MB in all. */
+/** Query texts kept (see SharedQuery), and the longest one kept: at most 1 MB of text in all. */
 const MAX_SHARED_QUERY_TEXTS = 256;
 const MAX_SHARED_QUERY_LENGTH = 4_096;
-const sharedQueryTexts = new LRUCache<string, string>({ max: MAX_SHARED_QUERY_TEXTS });
 
 /**
- * One copy of a query text for every subscription that sends it: clients of
- * one app send the same few, and Yoga's envelop keeps the params, text
- * included, in each subscription's context for as long as it runs.
- */
-function sharedQueryText(text: string): string {
-  if (text.length > MAX_SHARED_QUERY_LENGTH) return text;
-  const shared = sharedQueryTexts.get(text);
-  if (shared !== undefined) return shared;
-  sharedQueryTexts.set(text, text);
-  return text;
-}
-
-/**
- * Per schema, the documents it has validated without error, by their text
- * (the shared ones: at most MAX_SHARED_QUERY_TEXTS of them).
+ * A query text the sockets send again and again, kept once.
  *
- * Why: a socket sends the same few documents over and over (every send is
- * the same sendMessage text). Yoga caches both the parse and the validation
- * result already, but reaching those caches runs every plugin's onParse and
+ * `text`: one copy for every subscription that sends it. Clients of one app
+ * send the same few, and Yoga's envelop keeps the params, text included, in
+ * each subscription's context for as long as it runs.
+ *
+ * `valid`: its document, once a schema has validated it without error. A
+ * socket sends the same few documents over and over (every send is the same
+ * sendMessage text). Yoga caches both the parse and the validation result
+ * already, but reaching those caches runs every plugin's onParse and
  * onValidate hooks each time: closures, a key joined from the rules' names
  * and copies of the rule list, about 7 KB allocated per operation
  * (docs/benchmarks.md, ninth pass). The result cannot differ: the schema and
  * the plugins' rules are fixed for the process. Only a success is kept, so
  * an invalid document is parsed and validated (and answered) every time.
  */
-const validatedDocuments = new WeakMap<GraphQLSchema, LRUCache<string, DocumentNode>>();
+type SharedQuery = { text: string; valid?: { schema: GraphQLSchema; document: DocumentNode } };
+const sharedQueries = new LRUCache<string, SharedQuery>({ max: MAX_SHARED_QUERY_TEXTS });
 
-function validatedDocumentsOf(schema: GraphQLSchema): LRUCache<string, DocumentNode> {
-  let documents = validatedDocuments.get(schema);
-  if (!documents) validatedDocuments.set(schema, (documents = new LRUCache({ max: MAX_SHARED_QUERY_TEXTS })));
-  return documents;
+/** The shared entry of `text`; null for a text too long to keep. */
+function sharedQuery(text: string): SharedQuery | null {
+  if (text.length > MAX_SHARED_QUERY_LENGTH) return null;
+  let shared = sharedQueries.get(text);
+  if (!shared) sharedQueries.set(text, (shared = { text }));
+  return shared;
 }
 
 /**
- * Parses and validates the operation (see validatedDocuments) and builds its
+ * Parses and validates the operation (see SharedQuery) and builds its
  * context. Parse and validation errors, including the operation limits, which
  * throw from inside validation, are returned: they answer this operation only.
  */
@@ -77,14 +70,15 @@ export async function prepareOperation(
   payload: SubscribePayload,
   context: Context,
 ): Promise<PreparedOperation | readonly GraphQLError[]> {
-  const params = { ...payload, query: sharedQueryText(payload.query) };
+  const shared = sharedQuery(payload.query);
+  const params = { ...payload, query: shared?.text ?? payload.query };
   // The operation's context (context.ts createSocketContext) is envelop's
   // initial context: its plugins add to it, and app.ts's context factory
   // adds nothing to a context that is whole already.
   const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(
     Object.assign(context, { params }),
   );
-  const document = validDocument(schema, params.query, parse, validate);
+  const document = validDocument(schema, params.query, shared, parse, validate);
   if (!('kind' in document)) return document;
   const operation = getOperationAST(document, params.operationName);
   if (!operation) {
@@ -109,12 +103,11 @@ export async function prepareOperation(
 function validDocument(
   schema: GraphQLSchema,
   query: string,
+  shared: SharedQuery | null,
   parse: (source: string) => DocumentNode,
   validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[],
 ): DocumentNode | readonly GraphQLError[] {
-  const validated = validatedDocumentsOf(schema);
-  const known = validated.get(query);
-  if (known) return known;
+  if (shared?.valid?.schema === schema) return shared.valid.document;
   let document: DocumentNode;
   try {
     document = parse(query);
@@ -134,7 +127,7 @@ function validDocument(
     tagErrorCodes([error], 'GRAPHQL_VALIDATION_FAILED');
     return [error];
   }
-  if (query.length <= MAX_SHARED_QUERY_LENGTH) validated.set(query, document);
+  if (shared) shared.valid = { schema, document };
   return document;
 }
 

@@ -92,6 +92,12 @@ export type WindowStats = {
   seconds: number;
   generatorCpu: number;
   serverCpu: number | null;
+  /**
+   * The server's main thread (its event loop) alone. With the server pinned
+   * to one core, the rest of serverCpu is its other threads (the garbage
+   * collector's, libuv's pool, workers) taking turns with it on that core.
+   */
+  serverMainThreadCpu: number | null;
   dbCpu: number | null;
   redisCpu: number | null;
   loopDelayP99Ms: number;
@@ -149,6 +155,7 @@ function parseBody(body: string, receivedNs: bigint): { seq: number; latencyMs: 
 class Window {
   private readonly own = new OwnCpuWindow();
   private readonly server: CpuWindow | null;
+  private readonly serverMainThread: CpuWindow | null;
   private readonly db: CpuWindow | null;
   private readonly redis: CpuWindow | null;
   private readonly loop = monitorEventLoopDelay({ resolution: 10 });
@@ -160,6 +167,7 @@ class Window {
 
   constructor(job: Job) {
     this.server = job.target.pid ? new CpuWindow([job.target.pid]) : null;
+    this.serverMainThread = job.target.pid ? new CpuWindow([job.target.pid], true) : null;
     this.db = job.target.dbPids.length ? new CpuWindow(job.target.dbPids) : null;
     this.redis = job.target.redisPids.length ? new CpuWindow(job.target.redisPids) : null;
     this.loop.enable();
@@ -190,6 +198,7 @@ class Window {
       seconds: round((performance.now() - this.started) / 1000, 2),
       generatorCpu: this.own.percent(),
       serverCpu: this.server?.percent() ?? null,
+      serverMainThreadCpu: this.serverMainThread?.percent() ?? null,
       dbCpu: this.db?.percent() ?? null,
       redisCpu: this.redis?.percent() ?? null,
       loopDelayP99Ms: round(this.loop.percentile(99) / 1e6, 1),

@@ -16,10 +16,13 @@ export function rssBytes(pid: number): number | null {
   }
 }
 
-/** User + system CPU time of a process (all its threads) in milliseconds, or null if it is gone. */
-export function cpuMs(pid: number): number | null {
+/**
+ * User + system CPU time of a process in milliseconds, or null if it is gone:
+ * of all its threads, or of its main thread only (for Node, the event loop's).
+ */
+export function cpuMs(pid: number, mainThreadOnly = false): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces: fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const utime = Number(fields[11]);
@@ -45,20 +48,25 @@ export function pidsNamed(...names: string[]): number[] {
   return pids;
 }
 
-/** CPU use of some processes over a window, as a percentage of one core. */
+/** CPU use of some processes (or of their main threads only) over a window, as a percentage of one core. */
 export class CpuWindow {
   private readonly start: Map<number, number>;
   private readonly startedAt = process.hrtime.bigint();
 
-  constructor(private readonly pids: number[]) {
-    this.start = new Map(pids.map((pid) => [pid, cpuMs(pid) ?? 0]));
+  constructor(
+    private readonly pids: number[],
+    private readonly mainThreadOnly = false,
+  ) {
+    this.start = new Map(pids.map((pid) => [pid, cpuMs(pid, mainThreadOnly) ?? 0]));
   }
 
   /** Percent of one core used by all the pids together since the window opened. */
   percent(): number {
     const wallMs = Number(process.hrtime.bigint() - this.startedAt) / 1e6;
     let used = 0;
-    for (const pid of this.pids) used += (cpuMs(pid) ?? this.start.get(pid)!) - this.start.get(pid)!;
+    for (const pid of this.pids) {
+      used += (cpuMs(pid, this.mainThreadOnly) ?? this.start.get(pid)!) - this.start.get(pid)!;
+    }
     return wallMs > 0 ? Math.round((used / wallMs) * 1000) / 10 : 0;
   }
 }

@@ -68,6 +68,7 @@ const COLUMNS: Record<string, Column[]> = {
     { title: 'deliver p99 ms', value: metric('p99') },
     { title: 'loss', value: metric('loss') },
     { title: 'server CPU %', value: (row) => row.window?.serverCpu },
+    { title: 'main thread %', value: (row) => row.window?.serverMainThreadCpu },
     { title: 'db CPU %', value: (row) => row.window?.dbCpu },
     { title: 'gen CPU %', value: (row) => row.window?.generatorCpu },
     { title: '/health p99 ms', value: (row) => row.window?.healthP99Ms },

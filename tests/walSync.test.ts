@@ -142,6 +142,25 @@ describe('commits of the embedded database', () => {
     expect(connection.pragma('synchronous', { simple: true })).toBe(1);
   });
 
+  it('keeps statement journals in memory (temp_store = MEMORY), and a statement failing halfway still undoes only itself', async () => {
+    const connection = (dataSource.driver as unknown as { databaseConnection: Connection }).databaseConnection;
+    expect(connection.pragma('temp_store', { simple: true })).toBe(2);
+
+    const before = userCount();
+    await transaction(dataSource, async (manager) => {
+      await manager.insert(User, newUser('journal_kept'));
+      // Its second row repeats a username: the statement fails after writing its first row.
+      await expect(manager.insert(User, [newUser('journal_undone'), newUser('journal_kept')])).rejects.toThrow(
+        /UNIQUE/,
+      );
+      await manager.insert(User, newUser('journal_after'));
+    });
+    const names = (await dataSource.manager.findBy(User, {})).map((user) => user.username);
+    expect(userCount()).toBe(before + 2);
+    expect(names).toEqual(expect.arrayContaining(['journal_kept', 'journal_after']));
+    expect(names).not.toContain('journal_undone');
+  });
+
   it('resolves transaction() and writeAlone() only after the log was synced, the commit already in it', async () => {
     const { syncs, before } = holdSyncs();
 

@@ -111,10 +111,17 @@ export function createDataSource(config: Config, logger: Logger, options: Databa
       database: config.database.path,
       enableWAL: true,
       timeout: SQLITE_BUSY_TIMEOUT_MS,
-      // A COMMIT writes the log without fsyncing it on the event loop; the fsync
-      // follows on the thread pool, and transaction() waits for it (db/walSync.ts).
       prepareDatabase: (database: { pragma(sql: string): unknown }) => {
+        // A COMMIT writes the log without fsyncing it on the event loop; the fsync
+        // follows on the thread pool, and transaction() waits for it (db/walSync.ts).
         database.pragma('synchronous = NORMAL');
+        // A statement that may fail halfway inside a transaction (a send batch's
+        // multi-row inserts) first copies each page it changes to a statement
+        // journal, to undo only itself. Past 64 KB that journal went to a
+        // temporary file, in a write per page: about 5 % of the server's CPU
+        // in the WebSocket throughput bench (docs/benchmarks.md, tenth pass).
+        // In memory, it is only a copy, and it is gone at the statement's end.
+        database.pragma('temp_store = MEMORY');
       },
     },
     new WalSync(`${config.database.path}-wal`),

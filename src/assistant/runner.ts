@@ -28,7 +28,7 @@ import { setTimeout as wait } from 'node:timers/promises';
 import { type DataSource, In, LessThan } from 'typeorm';
 import type { AssistantConfig } from '../config.js';
 import { Conversation, Membership, Message, type MessageEvent, User } from '../db/entities/index.js';
-import { readEventsAfter } from '../db/eventLog.js';
+import { readWorkerEvents } from '../db/eventLog.js';
 import { readMentions } from '../db/mentions.js';
 import { completeStoppedText, GENERATION_IN_PROGRESS, storeMessage, updateGeneration } from '../db/messages.js';
 import { LeasedRounds } from '../db/leasedRounds.js';
@@ -144,10 +144,13 @@ export class AssistantRunner {
   private async drainLog(): Promise<void> {
     for (;;) {
       const state = await this.dataSource.manager.findOneByOrFail(AssistantState, { id: STATE_ROW_ID });
-      const events = await readEventsAfter(this.dataSource, state.position, EVENT_BATCH);
-      if (events.length === 0) return;
-      const through = events.at(-1)!.position;
-      const requests = await this.plan(events.filter((event) => event.kind === 'CREATED'));
+      // The assistant answers only where it is a member.
+      const { events, through } = await readWorkerEvents(this.dataSource, state.position, EVENT_BATCH, {
+        sql: 'SELECT conversationId FROM memberships WHERE userId = ?',
+        params: [this.botUserId],
+      });
+      if (through === state.position) return;
+      const requests = await this.plan(events);
       const advanced = await transaction(this.dataSource, async (manager) => {
         // Fenced: only the lease holder moves the position, and only from where it read it.
         const moved = await manager

@@ -17,7 +17,7 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { type DataSource, In, LessThanOrEqual, Not } from 'typeorm';
 import type { WebhookConfig } from '../config.js';
 import { Block, Membership, Message, type MessageEvent, User } from '../db/entities/index.js';
-import { readEventsAfter } from '../db/eventLog.js';
+import { readWorkerEvents, type WorkerConversations } from '../db/eventLog.js';
 import { storeMessage } from '../db/messages.js';
 import { LeasedRounds } from '../db/leasedRounds.js';
 import { transaction, writeAlone } from '../db/transaction.js';
@@ -51,6 +51,14 @@ const FINISHED_ROWS_KEPT_MS = 2 * 86_400_000;
 const PURGE_INTERVAL_MS = 3_600_000;
 
 const STATE_ROW_ID = 1;
+
+/** Where a webhook may be due: conversations with a bot member that has a webhook. */
+const WEBHOOK_CONVERSATIONS: WorkerConversations = {
+  sql:
+    'SELECT membership.conversationId FROM memberships membership ' +
+    'JOIN bots bot ON bot.userId = membership.userId WHERE bot.webhookUrl IS NOT NULL',
+  params: [],
+};
 
 /** The JSON body of a webhook, as the contract part bots.graphql gives it. */
 export type WebhookBody = {
@@ -133,10 +141,14 @@ export class WebhookWorker {
   private async drainLog(): Promise<void> {
     for (;;) {
       const state = await this.dataSource.manager.findOneByOrFail(WebhookState, { id: STATE_ROW_ID });
-      const events = await readEventsAfter(this.dataSource, state.position, EVENT_BATCH);
-      if (events.length === 0) return;
-      const through = events.at(-1)!.position;
-      const deliveries = await this.plan(events.filter((event) => event.kind === 'CREATED'));
+      const { events, through } = await readWorkerEvents(
+        this.dataSource,
+        state.position,
+        EVENT_BATCH,
+        WEBHOOK_CONVERSATIONS,
+      );
+      if (through === state.position) return;
+      const deliveries = await this.plan(events);
       const advanced = await transaction(this.dataSource, async (manager) => {
         // Fenced: only the lease holder moves the position, and only from where it read it.
         const moved = await manager
@@ -177,8 +189,8 @@ export class WebhookWorker {
 
   /**
    * The (message, bot) pairs: messages by people (not bots), to each bot
-   * member with a webhook. The bots are looked up first, from the events'
-   * conversations: most conversations have none, and then no message is read.
+   * member with a webhook (the events come from such conversations only:
+   * WEBHOOK_CONVERSATIONS).
    */
   private async plan(created: MessageEvent[]): Promise<{ messageId: number; botId: number }[]> {
     if (created.length === 0) return [];

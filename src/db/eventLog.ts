@@ -99,6 +99,67 @@ export function currentEventPosition(dataSource: DataSource): Promise<number> {
   return read;
 }
 
+/** The conversations an event-log worker acts on, as a subquery of conversation ids with its parameters. */
+export type WorkerConversations = { sql: string; params: unknown[] };
+
+/** What an event-log worker reads in one go (readWorkerEvents). */
+export type WorkerEvents = {
+  /** CREATED events of the worker's conversations, oldest first. */
+  events: MessageEvent[];
+  /** How far the log was read: the worker's position may move here, past the events it was not given. */
+  through: number;
+  /** With createdUpTo: when the event the read stopped before was created; null if it did not stop early. */
+  nextCreatedAt: Date | null;
+};
+
+/**
+ * For an event-log worker (push, webhooks, the assistant): the committed
+ * CREATED events after `position` in the conversations `conversations`
+ * selects, oldest first, at most `limit`. Each worker acts on few
+ * conversations (those with a bot, a push subscriber, the assistant), so the
+ * database passes over the rest: read whole, every event of every chat was
+ * turned into an entity once per worker, about a tenth of a busy server's
+ * CPU (docs/benchmarks.md, eleventh pass).
+ *
+ * With `createdUpTo`, the read stops before the first CREATED event of any
+ * conversation created after it: the push delay, after which who is
+ * reachable is decided.
+ */
+export function readWorkerEvents(
+  dataSource: DataSource,
+  position: number,
+  limit: number,
+  conversations: WorkerConversations,
+  createdUpTo?: Date,
+): Promise<WorkerEvents> {
+  return readCommitted(dataSource, async (manager) => {
+    // Read first: every event up to it is committed (positions follow commit order).
+    let end = Number((await execute(manager, CURRENT_POSITION_SQL, [])).rows[0]!.position);
+    let nextCreatedAt: Date | null = null;
+    if (createdUpTo) {
+      const [first] = await selectEntities(
+        manager,
+        MessageEvent,
+        "WHERE position > ? AND position <= ? AND kind = 'CREATED' AND createdAt > ? ORDER BY position LIMIT 1",
+        [position, end, createdUpTo],
+      );
+      if (first) {
+        end = first.position - 1;
+        nextCreatedAt = first.createdAt;
+      }
+    }
+    if (end <= position) return { events: [], through: position, nextCreatedAt };
+    const events = await selectEntities(
+      manager,
+      MessageEvent,
+      `WHERE position > ? AND position <= ? AND kind = 'CREATED' AND conversationId IN (${conversations.sql}) ` +
+        `ORDER BY position LIMIT ${Number(limit)}`,
+      [position, end, ...conversations.params],
+    );
+    return { events, through: events.length === limit ? events.at(-1)!.position : end, nextCreatedAt };
+  });
+}
+
 /**
  * Committed events after `position`, oldest first. With `visibleTo`, only those
  * of conversations the user is a member of now (and of one conversation if given).

@@ -16,8 +16,8 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import { type DataSource, In, LessThanOrEqual } from 'typeorm';
 import type { PushConfig } from '../config.js';
-import { Conversation, Membership, Message, type MessageEvent, User } from '../db/entities/index.js';
-import { readEventsAfter } from '../db/eventLog.js';
+import { Conversation, Message, type MessageEvent, User } from '../db/entities/index.js';
+import { readWorkerEvents, type WorkerConversations } from '../db/eventLog.js';
 import { LeasedRounds } from '../db/leasedRounds.js';
 import { transaction, writeAlone } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
@@ -55,6 +55,14 @@ const FINISHED_ROWS_KEPT_MS = 2 * 86_400_000;
 const PURGE_INTERVAL_MS = 3_600_000;
 
 const STATE_ROW_ID = 1;
+
+/** Where someone may be pushed: conversations with a member who has a push subscription. */
+const PUSHABLE_CONVERSATIONS: WorkerConversations = {
+  sql:
+    'SELECT membership.conversationId FROM memberships membership ' +
+    'JOIN push_subscriptions subscription ON subscription.userId = membership.userId',
+  params: [],
+};
 
 export class Pusher {
   private readonly rounds: LeasedRounds;
@@ -129,26 +137,18 @@ export class Pusher {
   private async drainLog(): Promise<void> {
     for (;;) {
       const state = await this.dataSource.manager.findOneByOrFail(PushState, { id: STATE_ROW_ID });
-      const events = await readEventsAfter(this.dataSource, state.position, EVENT_BATCH);
-      if (events.length === 0) return;
       const now = Date.now();
-      const due: MessageEvent[] = [];
-      let through = state.position;
-      for (const event of events) {
-        if (event.kind === 'CREATED') {
-          const dueAt = event.createdAt.getTime() + this.config.delayMs;
-          // Positions follow commit order: nothing after a message not yet due is handled before it.
-          if (dueAt > now) {
-            this.rounds.wakeIn(dueAt - now);
-            break;
-          }
-          due.push(event);
-        }
-        // Edits, deletions and reactions push nothing.
-        through = event.position;
-      }
+      // Positions follow commit order: nothing after a message not yet due is handled before it.
+      const { events, through, nextCreatedAt } = await readWorkerEvents(
+        this.dataSource,
+        state.position,
+        EVENT_BATCH,
+        PUSHABLE_CONVERSATIONS,
+        new Date(now - this.config.delayMs),
+      );
+      if (nextCreatedAt) this.rounds.wakeIn(nextCreatedAt.getTime() + this.config.delayMs - now);
       if (through === state.position) return;
-      const deliveries = await this.plan(due);
+      const deliveries = await this.plan(events);
       const advanced = await transaction(this.dataSource, async (manager) => {
         // Fenced: only the lease holder moves the position, and only from where it read it.
         const moved = await manager
@@ -182,29 +182,18 @@ export class Pusher {
         }
         return true;
       });
-      if (!advanced || through !== events.at(-1)!.position || events.length < EVENT_BATCH) return;
+      if (!advanced || nextCreatedAt || events.length < EVENT_BATCH) return;
     }
   }
 
   /**
-   * The (message, subscription) pairs the due messages go to; deleted messages
-   * go nowhere. Only conversations with a member who has a push subscription
-   * are read further: in the others nobody can be pushed, whoever is away.
+   * The (message, subscription) pairs the due messages go to (read from
+   * conversations with a push subscriber only: PUSHABLE_CONVERSATIONS);
+   * deleted messages go nowhere.
    */
   private async plan(events: MessageEvent[]): Promise<{ messageId: number; subscriptionId: number }[]> {
     if (events.length === 0) return [];
-    const conversationIds = [...new Set(events.map((event) => event.conversationId))];
-    const reachable: { conversationId: number | string }[] = await this.dataSource.manager
-      .createQueryBuilder(Membership, 'membership')
-      .innerJoin(PushSubscriptionRow, 'subscription', 'subscription.userId = membership.userId')
-      .where('membership.conversationId IN (:...conversationIds)', { conversationIds })
-      .select('DISTINCT membership.conversationId', 'conversationId')
-      .getRawMany();
-    if (reachable.length === 0) return [];
-    const withSubscribers = new Set(reachable.map((row) => Number(row.conversationId)));
-    const messageIds = events
-      .filter((event) => withSubscribers.has(event.conversationId))
-      .map((event) => event.messageId);
+    const messageIds = events.map((event) => event.messageId);
     const messages = (await this.dataSource.manager.findBy(Message, { id: In(messageIds) })).filter(
       (message) => message.deletedAt === null,
     );

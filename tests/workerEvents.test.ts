@@ -102,7 +102,13 @@ describe.each(SET_UPS)('the event-log workers read on $name', ({ database, optio
     expect(read.through).toBe(before + 2);
     expect(read.nextCreatedAt).toEqual(late.createdAt);
 
-    const none = await readWorkerEvents(dataSource, before, 100, conversationsOfWatcher, new Date(earlyAt.getTime() - 1));
+    const none = await readWorkerEvents(
+      dataSource,
+      before,
+      100,
+      conversationsOfWatcher,
+      new Date(earlyAt.getTime() - 1),
+    );
     expect(none).toEqual({ events: [], through: before, nextCreatedAt: earlyEvents[0]!.createdAt });
   });
 });

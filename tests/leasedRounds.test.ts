@@ -1,7 +1,8 @@
 // The loop the event-log workers share (db/leasedRounds.ts): the lease is
 // renewed at most once per quarter of its term (a round under load needs no
-// write of its own), and rounds asked for while one runs collapse into one
-// that starts only after the configured gap.
+// write of its own), the position moves only for the holder, and rounds
+// asked for while one runs collapse into one that starts only after the
+// configured gap.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { WebhookState } from '../src/bots/entities.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/dataSource.js';
 import { LeasedRounds } from '../src/db/leasedRounds.js';
+import { transaction } from '../src/db/transaction.js';
 import { createLogger } from '../src/logger.js';
 import { eventually, sleep } from './helpers/wait.js';
 
@@ -65,6 +67,28 @@ describe('LeasedRounds', () => {
     expect(await other.holdLease()).toBe(true);
     expect(await holder.holdLease()).toBe(false);
     await other.releaseLease();
+  });
+
+  it('moves the position for the lease holder only, and only from where it read it', async () => {
+    const holder = new LeasedRounds(dataSource, WebhookState, LEASE_MS, noRound, failOnError);
+    const other = new LeasedRounds(dataSource, WebhookState, LEASE_MS, noRound, failOnError);
+    try {
+      expect(await holder.holdLease()).toBe(true);
+      const start = await holder.position();
+      expect(start).toBe((await leaseRow()).position);
+      const move = (rounds: LeasedRounds, from: number, through: number) =>
+        transaction(dataSource, (manager) => rounds.movePosition(manager, from, through));
+
+      expect(await move(holder, start, start + 5)).toBe(true);
+      expect(await other.position()).toBe(start + 5);
+      // Not the holder: nothing moves.
+      expect(await move(other, start + 5, start + 9)).toBe(false);
+      // A round that read an older position (another round moved it since): nothing moves.
+      expect(await move(holder, start, start + 7)).toBe(false);
+      expect((await leaseRow()).position).toBe(start + 5);
+    } finally {
+      await holder.releaseLease();
+    }
   });
 
   it('collapses the rounds asked for while one runs into one, started the gap after it', async () => {

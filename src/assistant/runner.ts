@@ -60,8 +60,6 @@ const MAX_REQUEST_AGE_MS = 15 * 60_000;
 /** How long stopping waits for generations to record how they ended. */
 const STOP_WAIT_MS = 3_000;
 
-const STATE_ROW_ID = 1;
-
 /** The readable endings of a reply that did not finish. */
 const FAILURE_TEXT = {
   timeout: 'The assistant did not answer in time. Please try again later.',
@@ -143,27 +141,16 @@ export class AssistantRunner {
   /** Turns the CREATED events after the position into requests, moving the position past them. */
   private async drainLog(): Promise<void> {
     for (;;) {
-      const state = await this.dataSource.manager.findOneByOrFail(AssistantState, { id: STATE_ROW_ID });
+      const position = await this.rounds.position();
       // The assistant answers only where it is a member.
-      const { events, through } = await readWorkerEvents(this.dataSource, state.position, EVENT_BATCH, {
+      const { events, through } = await readWorkerEvents(this.dataSource, position, EVENT_BATCH, {
         sql: 'SELECT conversationId FROM memberships WHERE userId = ?',
         params: [this.botUserId],
       });
-      if (through === state.position) return;
+      if (through === position) return;
       const requests = await this.plan(events);
       const advanced = await transaction(this.dataSource, async (manager) => {
-        // Fenced: only the lease holder moves the position, and only from where it read it.
-        const moved = await manager
-          .createQueryBuilder()
-          .update(AssistantState)
-          .set({ position: through })
-          .where('id = :id AND position = :from AND leaseOwner = :owner', {
-            id: STATE_ROW_ID,
-            from: state.position,
-            owner: this.rounds.owner,
-          })
-          .execute();
-        if ((moved.affected ?? 0) === 0) return false;
+        if (!(await this.rounds.movePosition(manager, position, through))) return false;
         if (requests.length > 0) {
           const createdAt = new Date();
           await manager

@@ -50,8 +50,6 @@ const STOP_WAIT_MS = 3_000;
 const FINISHED_ROWS_KEPT_MS = 2 * 86_400_000;
 const PURGE_INTERVAL_MS = 3_600_000;
 
-const STATE_ROW_ID = 1;
-
 /** Where a webhook may be due: conversations with a bot member that has a webhook. */
 const WEBHOOK_CONVERSATIONS: WorkerConversations = {
   sql:
@@ -75,6 +73,14 @@ export class WebhookWorker {
   private readonly sending = new Set<Promise<void>>();
   /** Requests in flight per bot. */
   private readonly inFlight = new Map<number, number>();
+  /**
+   * From when the outbox may hold a due delivery no round has looked for
+   * (Infinity: none). Rows inserted, a request ended, a retry's time, the
+   * periodic look: each moves it. A bell about new messages alone does not:
+   * those add rows only through drainLog, and under load the bells start a
+   * round every ROUND_GAP_MS, whose outbox query found nothing almost always.
+   */
+  private outboxDueAt = 0;
   private lastPurge = 0;
 
   constructor(
@@ -95,7 +101,7 @@ export class WebhookWorker {
 
   async start(): Promise<void> {
     this.unsubscribe = await this.realtime.bus.subscribe('messageEvents', () => this.rounds.tick());
-    this.timer = setInterval(() => this.rounds.tick(), TICK_MS);
+    this.timer = setInterval(() => this.lookAtOutbox(Date.now()), TICK_MS);
     this.timer.unref();
     this.rounds.tick();
   }
@@ -118,7 +124,10 @@ export class WebhookWorker {
   private async round(): Promise<void> {
     if (!(await this.rounds.holdLease())) return;
     await this.drainLog();
-    await this.sendDue();
+    if (Date.now() >= this.outboxDueAt) {
+      this.outboxDueAt = Infinity;
+      await this.sendDue();
+    }
     if (Date.now() - this.lastPurge > PURGE_INTERVAL_MS) await this.purge();
   }
 
@@ -140,28 +149,12 @@ export class WebhookWorker {
   /** Turns every CREATED event after the position into outbox rows, moving the position past it. */
   private async drainLog(): Promise<void> {
     for (;;) {
-      const state = await this.dataSource.manager.findOneByOrFail(WebhookState, { id: STATE_ROW_ID });
-      const { events, through } = await readWorkerEvents(
-        this.dataSource,
-        state.position,
-        EVENT_BATCH,
-        WEBHOOK_CONVERSATIONS,
-      );
-      if (through === state.position) return;
+      const position = await this.rounds.position();
+      const { events, through } = await readWorkerEvents(this.dataSource, position, EVENT_BATCH, WEBHOOK_CONVERSATIONS);
+      if (through === position) return;
       const deliveries = await this.plan(events);
       const advanced = await transaction(this.dataSource, async (manager) => {
-        // Fenced: only the lease holder moves the position, and only from where it read it.
-        const moved = await manager
-          .createQueryBuilder()
-          .update(WebhookState)
-          .set({ position: through })
-          .where('id = :id AND position = :from AND leaseOwner = :owner', {
-            id: STATE_ROW_ID,
-            from: state.position,
-            owner: this.rounds.owner,
-          })
-          .execute();
-        if ((moved.affected ?? 0) === 0) return false;
+        if (!(await this.rounds.movePosition(manager, position, through))) return false;
         const createdAt = new Date();
         for (let start = 0; start < deliveries.length; start += 500) {
           await manager
@@ -183,6 +176,7 @@ export class WebhookWorker {
         }
         return true;
       });
+      if (advanced && deliveries.length > 0) this.outboxDueAt = 0;
       if (!advanced || events.length < EVENT_BATCH) return;
     }
   }
@@ -266,10 +260,18 @@ export class WebhookWorker {
           const left = (this.inFlight.get(delivery.botId) ?? 1) - 1;
           if (left > 0) this.inFlight.set(delivery.botId, left);
           else this.inFlight.delete(delivery.botId);
-          this.rounds.tick();
+          this.lookAtOutbox(Date.now());
         });
       this.sending.add(sending);
     }
+  }
+
+  /** Has a round look for due deliveries at `at`: now, or at a retry's time. */
+  private lookAtOutbox(at: number): void {
+    this.outboxDueAt = Math.min(this.outboxDueAt, at);
+    const wait = at - Date.now();
+    if (wait > 0) this.rounds.wakeIn(wait);
+    else this.rounds.tick();
   }
 
   private async deliver(delivery: WebhookDelivery): Promise<void> {
@@ -323,7 +325,7 @@ export class WebhookWorker {
         await writeAlone(this.dataSource, (manager) =>
           manager.update(WebhookDelivery, { id: delivery.id }, { nextAttemptAt: Date.now() + delay }),
         );
-        this.rounds.wakeIn(delay);
+        this.lookAtOutbox(Date.now() + delay);
         return;
       }
     }

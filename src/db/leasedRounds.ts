@@ -1,14 +1,17 @@
 // The loop that the event-log workers (push/pusher.ts, bots/webhooks.ts,
 // assistant/runner.ts) share: one instance at a time holds the worker's lease
 // (its state row, id 1: leaseOwner, leaseUntil) and works in rounds, one
-// round at a time, a round asked for meanwhile running after it. What a round
-// does is each worker's own; how it is scheduled and fenced is here.
+// round at a time, a round asked for meanwhile running after it. Each worker
+// reads the event log after its durable position (the state row's too), and
+// moves it, fenced by the lease. What a round does is each worker's own; how
+// it is scheduled and fenced is here.
 import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityTarget } from 'typeorm';
+import type { DataSource, EntityManager, EntityTarget } from 'typeorm';
+import { execute } from './prepared.js';
 import { writeAlone } from './transaction.js';
 
-/** The columns of a worker's state row that the lease uses. */
-export type LeaseRow = { id: number; leaseOwner: string | null; leaseUntil: number };
+/** The columns of a worker's state row that the lease and the position use. */
+export type LeaseRow = { id: number; position: number; leaseOwner: string | null; leaseUntil: number };
 
 const STATE_ROW_ID = 1;
 
@@ -93,6 +96,36 @@ export class LeasedRounds {
     const held = (result.affected ?? 0) > 0;
     this.renewedAt = held ? now : 0;
     return held;
+  }
+
+  /**
+   * The worker's position in the event log: every event up to it is
+   * handled. Prepared, as movePosition is: under load a round runs every few
+   * tens of milliseconds.
+   */
+  async position(): Promise<number> {
+    const { rows } = await execute(this.dataSource.manager, `SELECT position FROM ${this.table} WHERE id = ?`, [
+      STATE_ROW_ID,
+    ]);
+    return Number(rows[0]!.position);
+  }
+
+  /**
+   * In the caller's transaction (with the work the events made): moves the
+   * position from `from`, where the round read it, to `through`. Fenced: false,
+   * and nothing moves, once another instance holds the lease or moved it.
+   */
+  async movePosition(manager: EntityManager, from: number, through: number): Promise<boolean> {
+    const { affectedRows } = await execute(
+      manager,
+      `UPDATE ${this.table} SET position = ? WHERE id = ? AND position = ? AND leaseOwner = ?`,
+      [through, STATE_ROW_ID, from, this.owner],
+    );
+    return affectedRows > 0;
+  }
+
+  private get table(): string {
+    return this.dataSource.driver.escape(this.dataSource.getMetadata(this.state).tableName);
   }
 
   /** Starts no more rounds and waits for the one running. */

@@ -54,8 +54,6 @@ export const PUSH_TTL_SECONDS = 86_400;
 const FINISHED_ROWS_KEPT_MS = 2 * 86_400_000;
 const PURGE_INTERVAL_MS = 3_600_000;
 
-const STATE_ROW_ID = 1;
-
 /** Where someone may be pushed: conversations with a member who has a push subscription. */
 const PUSHABLE_CONVERSATIONS: WorkerConversations = {
   sql:
@@ -136,32 +134,21 @@ export class Pusher {
   /** Turns every due CREATED event after the position into delivery rows, moving the position past it. */
   private async drainLog(): Promise<void> {
     for (;;) {
-      const state = await this.dataSource.manager.findOneByOrFail(PushState, { id: STATE_ROW_ID });
+      const position = await this.rounds.position();
       const now = Date.now();
       // Positions follow commit order: nothing after a message not yet due is handled before it.
       const { events, through, nextCreatedAt } = await readWorkerEvents(
         this.dataSource,
-        state.position,
+        position,
         EVENT_BATCH,
         PUSHABLE_CONVERSATIONS,
         new Date(now - this.config.delayMs),
       );
       if (nextCreatedAt) this.rounds.wakeIn(nextCreatedAt.getTime() + this.config.delayMs - now);
-      if (through === state.position) return;
+      if (through === position) return;
       const deliveries = await this.plan(events);
       const advanced = await transaction(this.dataSource, async (manager) => {
-        // Fenced: only the lease holder moves the position, and only from where it read it.
-        const moved = await manager
-          .createQueryBuilder()
-          .update(PushState)
-          .set({ position: through })
-          .where('id = :id AND position = :from AND leaseOwner = :owner', {
-            id: STATE_ROW_ID,
-            from: state.position,
-            owner: this.rounds.owner,
-          })
-          .execute();
-        if ((moved.affected ?? 0) === 0) return false;
+        if (!(await this.rounds.movePosition(manager, position, through))) return false;
         const createdAt = new Date();
         for (let start = 0; start < deliveries.length; start += 500) {
           await manager

@@ -118,7 +118,7 @@ export type WorkerEvents = {
  * selects, oldest first, at most `limit`. Each worker acts on few
  * conversations (those with a bot, a push subscriber, the assistant), so the
  * database passes over the rest: read whole, every event of every chat was
- * turned into an entity once per worker, about a tenth of a busy server's
+ * turned into an entity once per worker, about an eighth of a busy server's
  * CPU (docs/benchmarks.md, eleventh pass).
  *
  * With `createdUpTo`, the read stops before the first CREATED event of any

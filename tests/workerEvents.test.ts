@@ -111,4 +111,27 @@ describe.each(SET_UPS)('the event-log workers read on $name', ({ database, optio
     );
     expect(none).toEqual({ events: [], through: before, nextCreatedAt: earlyEvents[0]!.createdAt });
   });
+
+  it('with a time and a limit, stops at whichever comes first', async () => {
+    const dataSource = server.app.services.dataSource;
+    const before = await currentEventPosition(dataSource);
+    const early = await store([watched, watched, watched]);
+    const dueUpTo = (await readEventsAfter(dataSource, before, 100)).at(-1)!.createdAt;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const [late] = await store([watched]);
+
+    // The limit first: the message not yet due lies beyond what this read covers.
+    const first = await readWorkerEvents(dataSource, before, 2, conversationsOfWatcher, dueUpTo);
+    expect(first.events.map((event) => event.messageId)).toEqual(early.slice(0, 2));
+    expect(first).toMatchObject({ through: before + 2, nextCreatedAt: null });
+    // Then the time: the third, and a stop before the late one.
+    const rest = await readWorkerEvents(dataSource, first.through, 2, conversationsOfWatcher, dueUpTo);
+    expect(rest.events.map((event) => event.messageId)).toEqual([early[2]]);
+    expect(rest.through).toBe(before + 3);
+    expect(rest.nextCreatedAt).not.toBeNull();
+    // Once it is due, it is read.
+    const after = await readWorkerEvents(dataSource, rest.through, 2, conversationsOfWatcher, new Date());
+    expect(after.events.map((event) => event.messageId)).toEqual([late]);
+    expect(after).toMatchObject({ through: before + 4, nextCreatedAt: null });
+  });
 });

@@ -134,21 +134,8 @@ export function readWorkerEvents(
 ): Promise<WorkerEvents> {
   return readCommitted(dataSource, async (manager) => {
     // Read first: every event up to it is committed (positions follow commit order).
-    let end = Number((await execute(manager, CURRENT_POSITION_SQL, [])).rows[0]!.position);
-    let nextCreatedAt: Date | null = null;
-    if (createdUpTo) {
-      const [first] = await selectEntities(
-        manager,
-        MessageEvent,
-        "WHERE position > ? AND position <= ? AND kind = 'CREATED' AND createdAt > ? ORDER BY position LIMIT 1",
-        [position, end, createdUpTo],
-      );
-      if (first) {
-        end = first.position - 1;
-        nextCreatedAt = first.createdAt;
-      }
-    }
-    if (end <= position) return { events: [], through: position, nextCreatedAt };
+    const end = Number((await execute(manager, CURRENT_POSITION_SQL, [])).rows[0]!.position);
+    if (end <= position) return { events: [], through: position, nextCreatedAt: null };
     const events = await selectEntities(
       manager,
       MessageEvent,
@@ -156,7 +143,21 @@ export function readWorkerEvents(
         `ORDER BY position LIMIT ${Number(limit)}`,
       [position, end, ...conversations.params],
     );
-    return { events, through: events.length === limit ? events.at(-1)!.position : end, nextCreatedAt };
+    const through = events.length === limit ? events.at(-1)!.position : end;
+    if (!createdUpTo) return { events, through, nextCreatedAt: null };
+    // Only over what this read covers: a backlog is then scanned once, not once per read of it.
+    const [notDue] = await selectEntities(
+      manager,
+      MessageEvent,
+      "WHERE position > ? AND position <= ? AND kind = 'CREATED' AND createdAt > ? ORDER BY position LIMIT 1",
+      [position, through, createdUpTo],
+    );
+    if (!notDue) return { events, through, nextCreatedAt: null };
+    return {
+      events: events.filter((event) => event.position < notDue.position),
+      through: notDue.position - 1,
+      nextCreatedAt: notDue.createdAt,
+    };
   });
 }
 

@@ -2,11 +2,11 @@
 // rather than through TypeORM: what it stores must read back exactly as the
 // send returned it, on both databases, for sends committed together. The
 // feed's reads are prepared too, and must read what TypeORM reads.
-import { In } from 'typeorm';
+import { In, Like } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversation, Message, MessageEvent, Reaction, User } from '../src/db/entities/index.js';
 import { currentEventPosition, readEventsAfter } from '../src/db/eventLog.js';
-import { inList } from '../src/db/prepared.js';
+import { inList, paddedToPowerOfTwo } from '../src/db/prepared.js';
 import { storeMessage } from '../src/db/messages.js';
 import { hydrateEvents } from '../src/realtime/messageFeed.js';
 import { createGroup, data, numericId, signUp, type TestUser, uniqueName } from './helpers/client.js';
@@ -42,7 +42,8 @@ describe.each(SET_UPS)('sends committed together on $name', ({ database, options
           {
             input: {
               conversationId: group,
-              body: `together ${index} ✓ 'quoted' "double"`,
+              // Escaped by mysql2 on the way in (prepared.ts executeVaryingText): quotes, backslashes, placeholders.
+              body: `together ${index} ✓ 'quoted' "double" \\' \\\\ ? ?? %s -- ; \n😀`,
               clientMessageId: index % 2 === 0 ? `key-${index}` : undefined,
             },
           },
@@ -115,6 +116,69 @@ describe.each(SET_UPS)('sends committed together on $name', ({ database, options
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(new Set(ids)).toEqual(new Set(stored.map((change) => change!.message.id)));
     expect(new Set(events.map((event) => event.createdAt.getTime())).size).toBeGreaterThan(1);
+  });
+});
+
+// A group commit's batches come in every size, and the statements whose
+// text grows with the batch are not prepared on MySQL (prepared.ts
+// executeVaryingText) or are padded to a power of two (paddedToPowerOfTwo):
+// preparing a new text costs a round trip under the event-log lock.
+describe('batches of new sizes on mysql', () => {
+  let server: TestServer;
+  let users: TestUser[];
+  let groups: number[];
+  beforeAll(async () => {
+    server = await startServer('mysql');
+    users = await Promise.all(Array.from({ length: 2 }, () => signUp(server.graphqlUrl, uniqueName('sz'))));
+    groups = await Promise.all(
+      Array.from({ length: 16 }, (_, index) =>
+        createGroup(server.graphqlUrl, users[0]!, [users[1]!], `sizes ${index}`).then(numericId),
+      ),
+    );
+  });
+  afterAll(() => server?.stop());
+
+  /** Statements prepared so far, over every connection of the pool (each counts its own). */
+  const preparedSoFar = async () => {
+    const dataSource = server.app.services.dataSource;
+    const runners = Array.from({ length: Number(dataSource.options.poolSize) }, () => dataSource.createQueryRunner());
+    try {
+      await Promise.all(runners.map((runner) => runner.connect()));
+      const counts: { Value: string }[][] = await Promise.all(
+        runners.map((runner) => runner.query("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'")),
+      );
+      return counts.reduce((sum, [row]) => sum + Number(row!.Value), 0);
+    } finally {
+      await Promise.all(runners.map((runner) => runner.release()));
+    }
+  };
+
+  /** One batch of `size` sends (handed over in one turn), over up to 16 conversations. */
+  const storeBatch = (size: number) =>
+    Promise.all(
+      Array.from({ length: size }, (_, index) =>
+        storeMessage(server.app.services.dataSource, {
+          conversationId: groups[index % Math.min(size, groups.length)]!,
+          senderId: numericId(users[index % 2]!.id),
+          body: `size ${size} send ${index}`,
+          clientMessageId: null,
+        }),
+      ),
+    );
+
+  it('prepare fewer statements than there are sizes, and store every send', async () => {
+    for (let size = 1; size <= 4; size++) await storeBatch(size); // the statements of fixed text, prepared once
+    const before = await preparedSoFar();
+    let stored = 0;
+    for (let size = 5; size <= 68; size++) {
+      const changes = await storeBatch(size);
+      expect(changes.every((change) => change?.event)).toBe(true);
+      stored += changes.length;
+    }
+    // One prepared text per size would be 64 sizes x 2 inserts at least.
+    expect((await preparedSoFar()) - before).toBeLessThan(32);
+    const count = await server.app.services.dataSource.manager.countBy(Message, { body: Like('size % send %') });
+    expect(count).toBe(stored + 10);
   });
 });
 
@@ -195,6 +259,14 @@ describe.each(SET_UPS)('the feed reads entities as TypeORM does on $name', ({ da
     );
     expect(delivered!.reactions.map((reaction) => reaction.emoji).sort()).toEqual(['🎉', '👍']);
     expect(delivered!.sender.isBot).toBe(false);
+  });
+});
+
+describe('paddedToPowerOfTwo', () => {
+  it('repeats the last value up to the next power of two', () => {
+    expect(paddedToPowerOfTwo([4])).toEqual([4]);
+    expect(paddedToPowerOfTwo([1, 2, 3])).toEqual([1, 2, 3, 3]);
+    expect(paddedToPowerOfTwo([1, 2, 3, 4, 5])).toEqual([1, 2, 3, 4, 5, 5, 5, 5]);
   });
 });
 

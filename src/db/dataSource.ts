@@ -98,8 +98,8 @@ export function createDataSource(config: Config, logger: Logger, options: Databa
       bigNumberStrings: false,
       connectTimeout: MYSQL_CONNECT_TIMEOUT_MS,
       poolSize: MYSQL_POOL_SIZE,
-      // TypeORM sends plain queries; only the send path prepares statements
-      // (db/prepared.ts), a few per batch size: mysql2 would otherwise set
+      // TypeORM sends plain queries; only the hot path prepares statements
+      // (db/prepared.ts), a few sizes of each: mysql2 would otherwise set
       // aside a cache for 16,000 of them on every pooled connection.
       extra: { maxPreparedStatements: MAX_PREPARED_STATEMENTS },
     });

@@ -4,7 +4,7 @@ import { type GenerationState, Message, MessageEvent, Reaction } from './entitie
 import { claimAttachments } from './attachments.js';
 import { claimEventPosition, claimPositions, insertMessageEvent } from './eventLog.js';
 import { forgetMentions, recordMentions, replaceMentions } from './mentions.js';
-import { execute } from './prepared.js';
+import { execute, executeVaryingText, paddedToPowerOfTwo } from './prepared.js';
 import { isUniqueViolation, readCommitted, transaction } from './transaction.js';
 
 export type MessageChange = { message: Message; event: MessageEvent };
@@ -221,7 +221,9 @@ async function storeTogether(
 
 /** Which of the sends' senders are members of their conversations now, as "conversationId:userId". */
 async function currentMembers(manager: EntityManager, sends: readonly NewMessage[]): Promise<Set<string>> {
-  const pairs = [...new Map(sends.map((send) => [`${send.conversationId}:${send.senderId}`, send])).values()];
+  const pairs = paddedToPowerOfTwo([
+    ...new Map(sends.map((send) => [`${send.conversationId}:${send.senderId}`, send])).values(),
+  ]);
   const { rows } = await execute(
     manager,
     `SELECT conversationId, userId FROM memberships WHERE ${pairs.map(() => '(conversationId = ? AND userId = ?)').join(' OR ')}`,
@@ -254,7 +256,7 @@ async function insertMessagesAndEvents(
   messages: Message[],
   events: MessageEvent[],
 ): Promise<void> {
-  const inserted = execute(
+  const inserted = executeVaryingText(
     manager,
     'INSERT INTO messages (conversationId, senderId, body, clientMessageId, replyToId, generation, createdAt, editedAt, deletedAt) VALUES ' +
       messages.map(() => '(?, ?, ?, ?, ?, ?, ?, NULL, NULL)').join(', '),
@@ -297,7 +299,7 @@ function messageIdOf(event: MessageEvent, offset: number, idsPending: boolean): 
 /** The batch's CREATED events at the positions claimed, in one statement. */
 async function insertCreatedEvents(manager: EntityManager, events: MessageEvent[], idsPending: boolean): Promise<void> {
   const ids = events.map((event, offset) => messageIdOf(event, offset, idsPending));
-  await execute(
+  await executeVaryingText(
     manager,
     'INSERT INTO message_events (position, conversationId, messageId, kind, createdAt) VALUES ' +
       ids.map((id) => `(?, ?, ${id.sql}, ?, ?)`).join(', '),
@@ -333,16 +335,18 @@ async function findEarlierMessages(
 
 /** Moves each conversation's activity to its latest event of the batch, in one statement. */
 async function recordActivity(manager: EntityManager, events: MessageEvent[], idsPending: boolean): Promise<void> {
-  const latest = new Map(events.map((event, offset) => [event.conversationId, { event, offset }]));
-  const conversationIds = [...latest.keys()];
-  const lastMessageIds = [...latest.values()].map(({ event, offset }) => messageIdOf(event, offset, idsPending));
+  const latest = paddedToPowerOfTwo([
+    ...new Map(events.map((event, offset) => [event.conversationId, { event, offset }])).values(),
+  ]);
+  const conversationIds = latest.map(({ event }) => event.conversationId);
+  const lastMessageIds = latest.map(({ event, offset }) => messageIdOf(event, offset, idsPending));
   await execute(
     manager,
     `UPDATE conversations SET activityPosition = CASE id ${conversationIds.map(() => 'WHEN ? THEN ?').join(' ')} END, ` +
       `lastMessageId = CASE id ${lastMessageIds.map((id) => `WHEN ? THEN ${id.sql}`).join(' ')} END ` +
       `WHERE id IN (${conversationIds.map(() => '?').join(', ')})`,
     [
-      ...[...latest.values()].flatMap(({ event }) => [event.conversationId, event.position]),
+      ...latest.flatMap(({ event }) => [event.conversationId, event.position]),
       ...conversationIds.flatMap((conversationId, index) => [conversationId, lastMessageIds[index]!.param]),
       ...conversationIds,
     ],

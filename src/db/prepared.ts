@@ -8,21 +8,19 @@
 import { LRUCache } from 'lru-cache';
 import type { DataSource, EntityManager } from 'typeorm';
 
-/** Prepared statements kept per connection: the send path's statements for the usual batch sizes. */
+/** Prepared statements kept per connection: the hot path's, each in a few sizes (paddedToPowerOfTwo). */
 export const MAX_PREPARED_STATEMENTS = 128;
 
 /** What a statement returns: its rows (SELECT, RETURNING), or what it changed. */
 export type Executed = { rows: Record<string, unknown>[]; affectedRows: number; insertId: number };
 
+type MysqlCallback = (
+  error: Error | null,
+  result: Record<string, unknown>[] | { affectedRows: number; insertId: number },
+) => void;
 type MysqlConnection = {
-  execute(
-    sql: string,
-    params: unknown[],
-    callback: (
-      error: Error | null,
-      result: Record<string, unknown>[] | { affectedRows: number; insertId: number },
-    ) => void,
-  ): void;
+  execute(sql: string, params: unknown[], callback: MysqlCallback): void;
+  query(sql: string, params: unknown[], callback: MysqlCallback): void;
 };
 
 /** TypeORM's MySQL query runner: its connection, once it holds one (always, inside a transaction). */
@@ -63,7 +61,26 @@ const DATETIME_COLUMN = { type: 'datetime', transformer: undefined } as never;
  * call, and on MySQL the call hands it to the transaction's connection at
  * once, which runs its commands in order.
  */
-export async function execute(manager: EntityManager, sql: string, params: unknown[]): Promise<Executed> {
+export function execute(manager: EntityManager, sql: string, params: unknown[]): Promise<Executed> {
+  return run(manager, sql, params, true);
+}
+
+/**
+ * `execute` for a statement whose text changes with its batch: a multi-row
+ * insert has one text per row count. On MySQL each new text would be
+ * prepared first, a round trip more (inside the send's transaction, under
+ * the event-log lock) and a slot of the connection's cache, and a group
+ * commit's batches come in every size: in the WebSocket throughput bench
+ * about one statement in eight was a prepare (docs/benchmarks.md, twelfth
+ * pass). So there it goes as text, with its values escaped by mysql2, as
+ * TypeORM sends its own queries: one round trip, nothing cached. SQLite
+ * prepares in the process, without a round trip: it prepares as `execute`.
+ */
+export function executeVaryingText(manager: EntityManager, sql: string, params: unknown[]): Promise<Executed> {
+  return run(manager, sql, params, false);
+}
+
+async function run(manager: EntityManager, sql: string, params: unknown[], prepare: boolean): Promise<Executed> {
   const dataSource = manager.connection;
   dataSource.logger.logQuery(sql, params);
   if (dataSource.options.type === 'better-sqlite3') {
@@ -79,11 +96,13 @@ export async function execute(manager: EntityManager, sql: string, params: unkno
     ? (runner.databaseConnection ?? ((await runner.connect()) as MysqlConnection))
     : (dataSource.driver as unknown as { pool: MysqlConnection }).pool;
   return new Promise((resolve, reject) => {
-    connection.execute(sql, params, (error, result) => {
+    const answer: MysqlCallback = (error, result) => {
       if (error) return reject(error);
       if (Array.isArray(result)) resolve({ rows: result, affectedRows: 0, insertId: 0 });
       else resolve({ rows: [], affectedRows: result.affectedRows, insertId: Number(result.insertId) });
-    });
+    };
+    if (prepare) connection.execute(sql, params, answer);
+    else connection.query(sql, params, answer);
   });
 }
 
@@ -163,17 +182,23 @@ export async function selectEntities<T extends object>(
 }
 
 /**
- * `?, ?, …` for an IN list of `values`, and its parameters. The list is padded
- * to a power of two by repeating its last value (which changes no IN), so a
- * few prepared statements serve every length instead of one per length.
+ * `values` padded to a power of two by repeating the last (which changes no
+ * IN list, OR of conditions or CASE), so that a few prepared statements serve
+ * every length instead of one per length.
  */
-export function inList<V>(values: readonly V[]): { placeholders: string; params: V[] } {
-  if (values.length === 0) return { placeholders: 'NULL', params: [] }; // IN (NULL) matches nothing
+export function paddedToPowerOfTwo<V>(values: readonly V[]): V[] {
   let size = 1;
   while (size < values.length) size *= 2;
-  const params = [...values];
-  while (params.length < size) params.push(values[values.length - 1]!);
-  return { placeholders: PLACEHOLDERS[Math.log2(size)] ?? params.map(() => '?').join(', '), params };
+  const padded = [...values];
+  while (padded.length < size) padded.push(values[values.length - 1]!);
+  return padded;
+}
+
+/** `?, ?, …` for an IN list of `values`, and its parameters, padded (paddedToPowerOfTwo). */
+export function inList<V>(values: readonly V[]): { placeholders: string; params: V[] } {
+  if (values.length === 0) return { placeholders: 'NULL', params: [] }; // IN (NULL) matches nothing
+  const params = paddedToPowerOfTwo(values);
+  return { placeholders: PLACEHOLDERS[Math.log2(params.length)] ?? params.map(() => '?').join(', '), params };
 }
 
 /** `?`, `?, ?`, `?, ?, ?, ?`, … up to 1,024. */

@@ -1,4 +1,4 @@
-// The group-commit send path writes with prepared statements (src/db/prepared.ts)
+// The group-commit send path writes with its own statements (src/db/prepared.ts)
 // rather than through TypeORM: what it stores must read back exactly as the
 // send returned it, on both databases, for sends committed together. The
 // feed's reads are prepared too, and must read what TypeORM reads.

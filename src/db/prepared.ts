@@ -4,7 +4,9 @@
 // on the one SQLite connection, cached by their text. TypeORM stays in charge
 // of entities, migrations and every other query; this only skips its query
 // building and result mapping (about a sixth of a send's CPU in the profiles,
-// docs/benchmarks.md) and the server's parsing of each statement.
+// docs/benchmarks.md) and the server's parsing of each statement. A statement
+// whose text changes with the batch goes to MySQL as text instead
+// (executeVaryingText), or is padded to a few sizes (paddedToPowerOfTwo).
 import { LRUCache } from 'lru-cache';
 import type { DataSource, EntityManager } from 'typeorm';
 

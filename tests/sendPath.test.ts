@@ -169,6 +169,7 @@ describe('batches of new sizes on mysql', () => {
   it('prepare fewer statements than there are sizes, and store every send', async () => {
     for (let size = 1; size <= 4; size++) await storeBatch(size); // the statements of fixed text, prepared once
     const before = await preparedSoFar();
+    server.resetQueries();
     let stored = 0;
     for (let size = 5; size <= 68; size++) {
       const changes = await storeBatch(size);
@@ -177,6 +178,10 @@ describe('batches of new sizes on mysql', () => {
     }
     // One prepared text per size would be 64 sizes x 2 inserts at least.
     expect((await preparedSoFar()) - before).toBeLessThan(32);
+    // 5 to 16 senders and conversations per batch: padded to 8 or 16, two texts each.
+    const texts = (start: string) => new Set(server.queries.filter((sql) => sql.startsWith(start)));
+    expect(texts('SELECT conversationId, userId FROM memberships WHERE (').size).toBe(2);
+    expect(texts('UPDATE conversations SET activityPosition').size).toBe(2);
     const count = await server.app.services.dataSource.manager.countBy(Message, { body: Like('size % send %') });
     expect(count).toBe(stored + 10);
   });
@@ -264,6 +269,7 @@ describe.each(SET_UPS)('the feed reads entities as TypeORM does on $name', ({ da
 
 describe('paddedToPowerOfTwo', () => {
   it('repeats the last value up to the next power of two', () => {
+    expect(paddedToPowerOfTwo([])).toEqual([]);
     expect(paddedToPowerOfTwo([4])).toEqual([4]);
     expect(paddedToPowerOfTwo([1, 2, 3])).toEqual([1, 2, 3, 3]);
     expect(paddedToPowerOfTwo([1, 2, 3, 4, 5])).toEqual([1, 2, 3, 4, 5, 5, 5, 5]);

@@ -189,6 +189,7 @@ export async function selectEntities<T extends object>(
  * every length instead of one per length.
  */
 export function paddedToPowerOfTwo<V>(values: readonly V[]): V[] {
+  if (values.length === 0) return [];
   let size = 1;
   while (size < values.length) size *= 2;
   const padded = [...values];

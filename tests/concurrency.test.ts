@@ -4,7 +4,7 @@
 // that stay within the limits, a deleted message that stays deleted, no
 // message stored after its sender left, and one event per reaction change.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Membership, Message } from '../src/db/entities/index.js';
+import { Conversation, Membership, Message, MessageEvent } from '../src/db/entities/index.js';
 import { claimEventPosition } from '../src/db/eventLog.js';
 import { sendsAwaitingCommit } from '../src/db/messages.js';
 import { transaction } from '../src/db/transaction.js';
@@ -509,6 +509,58 @@ describe.each<DatabaseKind>(['mysql', 'sqlite'])('concurrency on %s', (database)
       expect(
         history.filter((message) => message.sender.id === bob!.id).map((message) => numericId(message.id)),
       ).toEqual(stored);
+    });
+
+    it('a batch that finds a sender gone once it holds the lock stores the others, once, and refuses the leaver', async () => {
+      const [alice, bob] = await newUsers(2, 'gone');
+      const groupId = await createGroup(url, alice!, [bob!], 'Gone meanwhile');
+      const conversationId = numericId(groupId);
+      const manager = server.app.services.dataSource.manager;
+
+      const release = await holdEventLog();
+      let leave!: Promise<GraphQLResponse>;
+      let sends!: { sender: TestUser; response: Promise<GraphQLResponse> }[];
+      try {
+        // The leave waits for the lock first, so it commits before the sends' batch reads the memberships.
+        server.resetQueries();
+        leave = gql(url, 'mutation ($id: ID!) { leaveConversation(conversationId: $id) }', { id: groupId }, bob!.token);
+        await untilWaiting(1, /FROM "conversations"/);
+        // Bob is still a member when his sends are checked; they wait for the write with alice's.
+        sends = [alice, bob, alice, bob, alice, bob].map((sender, index) => ({
+          sender: sender!,
+          response: gql(url, SEND, { input: { conversationId: groupId, body: `meanwhile ${index}` } }, sender!.token),
+        }));
+        await untilSendsWaiting(sends.length);
+        if (database === 'mysql')
+          await eventually(async () => (await lockWaits()) >= 2, "the sends' batch waiting for the lock");
+      } finally {
+        await release();
+      }
+
+      expect((await leave).data).toEqual({ leaveConversation: true });
+      const answered = await Promise.all(
+        sends.map(async ({ sender, response }) => ({ sender, response: await response })),
+      );
+      for (const { sender, response } of answered) {
+        if (sender === bob) expect(errorCode(response)).toBe('NOT_FOUND');
+        else expect(response.errors).toBeUndefined();
+      }
+      const acknowledged = answered
+        .filter(({ sender }) => sender === alice)
+        .map(({ response }) => numericId(response.data.sendMessage.id))
+        .sort(byNumber);
+      const stored = (await manager.findBy(Message, { conversationId })).map((message) => message.id).sort(byNumber);
+      expect(stored).toEqual(acknowledged);
+      // Each stored message has one CREATED event, and the conversation's activity is the last of them.
+      const events = await manager.find(MessageEvent, { where: { conversationId }, order: { position: 'ASC' } });
+      expect(events.map((event) => [event.kind, event.messageId])).toEqual(stored.map((id) => ['CREATED', id]));
+      const conversation = await manager.findOneByOrFail(Conversation, { id: conversationId });
+      expect([conversation.activityPosition, conversation.lastMessageId]).toEqual([
+        events.at(-1)!.position,
+        stored.at(-1),
+      ]);
+      const history = await readHistory(alice!, groupId);
+      expect(history.map((message) => numericId(message.id))).toEqual(stored);
     });
   });
 
